@@ -1,0 +1,168 @@
+"""The config schema: one small pydantic model per section of config.yaml (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from controller.config.types import Duration, TimeOfDay
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationConfig(Section):
+    name: str = Field(description="Station name shown in the console and the status API.")
+    timezone: str = Field("Asia/Shanghai", description="IANA zone the slots are written in.")
+    data_dir: Path = Field(Path("var"), description="SQLite database and runtime state.")
+    media_dir: Path = Field(Path("audio"), description="The media library (clips on disk).")
+    playlists_dir: Path = Field(Path("playlists"), description="Folder of playlist YAML files.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a known time zone (e.g. Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class MqttConfig(Section):
+    host: str = Field("127.0.0.1", description="Broker host.")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(None, description="Broker user, if the broker asks for one.")
+    password: str | None = Field(None, description="Broker password.")
+    client_id: str | None = Field(None, description="MQTT client id; default broadcastctl-<pid>.")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds.")
+    reconnect_max_s: float = Field(30.0, gt=0, description="Longest wait between reconnects.")
+
+
+class ApiConfig(Section):
+    listen: str = Field("127.0.0.1:8080", description="host:port the HTTP API listens on.")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:8080)")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class AudioOutputConfig(Section):
+    type: Literal["file", "alsa", "null"] = Field("file", description="Where audio goes.")
+    dir: Path = Field(Path("var/aircheck"), description="Air-check folder (type file).")
+    keep_days: int = Field(31, ge=1, description="Days air-check recordings are kept.")
+    device: str = Field("default", description="Sound card device name (type alsa).")
+
+
+class AudioConfig(Section):
+    output: AudioOutputConfig = Field(default_factory=lambda: AudioOutputConfig())
+    fade_out_s: Duration = Field(3.0, description="Fade that ends exactly on the slot's end.")
+    gap_s: Duration = Field(2.0, description="Silence between clips (a playlist may override).")
+    sample_rate: int = Field(48000, description="Player sample rate in Hz.")
+    channels: Literal[1, 2] = Field(2, description="Player channels.")
+
+
+class FakeRelayConfig(Section):
+    """A built-in relay board that needs no hardware; its state shows in /api/status."""
+
+    id: str
+    type: Literal["fake"]
+    channels: int = Field(8, ge=1, le=64, description="Number of relay channels.")
+    confirm_delay_s: Duration = Field(0.0, description="Simulated confirmation delay.")
+
+
+class TasmotaRelayConfig(Section):
+    """A Tasmota device over MQTT (cmnd/stat/tele topics, PulseTime dead-man)."""
+
+    id: str
+    type: Literal["tasmota"]
+    topic: str = Field(description="The device's %topic%.")
+    full_topic: str = Field("%prefix%/%topic%/", description="The device's FullTopic template.")
+    channels: int = Field(1, ge=1, le=32, description="Relays on the device.")
+    confirm_timeout_s: Duration = Field(3.0, description="Wait for the device's reply.")
+    retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
+    deadman_margin_s: Duration = Field(60.0, description="PulseTime = remaining + this.")
+    lwt_online: str = Field("Online", description="LWT payload when the device is up.")
+    lwt_offline: str = Field("Offline", description="LWT payload when the device is down.")
+
+
+RelayConfig = Annotated[FakeRelayConfig | TasmotaRelayConfig, Field(discriminator="type")]
+
+
+class ZoneConfig(Section):
+    id: str = Field(description="Zone id used by slots and blackouts.")
+    name: str = Field(description="Name operators see, e.g. 东村.")
+    relays: list[str] = Field(min_length=1, description='Relay channels, as "device:channel".')
+
+
+class AmplifierConfig(Section):
+    relay: str = Field(description='Relay channel powering this stage, as "device:channel".')
+    settle_s: Duration = Field(0.0, description="Wait after switching on before the next step.")
+
+
+class SlotConfig(Section):
+    name: str = Field(description="Slot name, e.g. 早间.")
+    start: TimeOfDay = Field(description="Start time of day, HH:MM[:SS], station time.")
+    duration: Duration = Field(description="On-air length, e.g. 30m.")
+    playlist: str = Field(description="Playlist file name (without .yaml).")
+    zones: Literal["all"] | list[str] = Field("all", description='"all" or a list of zone ids.')
+    days: Literal["daily"] | list[Weekday] = Field("daily", description="Weekday mask.")
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("a slot must last more than zero seconds")
+        return value
+
+
+class ScheduleConfig(Section):
+    preroll_s: Duration = Field(5.0, description="Zones on and confirmed this long before audio.")
+    postroll_s: Duration = Field(2.0, description="Amplifiers stay on this long after audio.")
+    min_join_s: Duration = Field(60.0, description="Join a running slot only with this left.")
+    slots: list[SlotConfig] = Field(default_factory=list)
+
+
+class BlackoutConfig(Section):
+    name: str = Field(description="e.g. 2027年高考.")
+    start: datetime = Field(description="Start, station time unless an offset is given.")
+    end: datetime = Field(description="End (exclusive).")
+    zones: Literal["all"] | list[str] = Field("all", description='"all" or zone ids.')
+    reason: str = Field("", description="Why the station is silent.")
+
+
+class Config(Section):
+    station: StationConfig
+    mqtt: MqttConfig = Field(default_factory=lambda: MqttConfig())
+    api: ApiConfig = Field(default_factory=lambda: ApiConfig())
+    audio: AudioConfig = Field(default_factory=lambda: AudioConfig())
+    relays: list[RelayConfig] = Field(default_factory=list)
+    zones: list[ZoneConfig] = Field(default_factory=list)
+    amplifiers: list[AmplifierConfig] = Field(default_factory=list)
+    schedule: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig())
+    blackouts: list[BlackoutConfig] = Field(default_factory=list)

@@ -1,0 +1,66 @@
+"""The relay driver contract: switch a channel, learn whether the device confirmed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+RelayState = Literal["on", "off", "unknown"]
+
+
+class RelayError(Exception):
+    """A switch that did not happen, said in the operator's language (Chinese, then English)."""
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """What a device said about a switch: `confirmed` (it replied) or `commanded` (write-only)."""
+
+    channel: int
+    on: bool
+    confirmation: Literal["confirmed", "commanded"]
+    at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    channel: int
+    state: RelayState
+    confirmed: bool
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    available: bool | None  # None: the device has no way to tell
+    last_error: str | None
+    last_seen: datetime | None
+
+
+class RelayDevice(Protocol):
+    """A relay board or smart switch. Every method is safe to call from the event loop."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def channels(self) -> int: ...
+
+    async def start(self) -> None:
+        """Subscribe / open the port. Must not switch anything."""
+
+    async def stop(self) -> None: ...
+
+    async def switch(self, channel: int, on: bool, *, deadman_s: float | None = None) -> SwitchResult:
+        """Switch one channel and wait for the device to confirm it.
+
+        `deadman_s`: with `on=True`, arm the device's own timer so the channel falls OFF by itself
+        after that many seconds unless switched ON again (re-arming it). Raises RelayError when
+        the device did not confirm after its retries, or when the command could not be sent.
+        """
+
+    def status(self, channel: int) -> ChannelStatus: ...
+
+    def health(self) -> DeviceHealth: ...
