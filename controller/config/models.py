@@ -145,6 +145,10 @@ class ScheduleConfig(Section):
     preroll_s: Duration = Field(5.0, description="Zones on and confirmed this long before audio.")
     postroll_s: Duration = Field(2.0, description="Amplifiers stay on this long after audio.")
     min_join_s: Duration = Field(60.0, description="Join a running slot only with this left.")
+    deadman_margin_s: Duration = Field(
+        60.0, description="Relay dead-man timers run this much past the planned switch-off."
+    )
+    rearm_s: Duration = Field(60.0, description="How often dead-man timers are re-armed.")
     slots: list[SlotConfig] = Field(default_factory=list)
 
 

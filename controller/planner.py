@@ -1,0 +1,160 @@
+"""The planner: every airing in a range, with blackouts applied per zone. Pure: no clock inside.
+
+The player and the `plan` preview both call `airings_between`, so they cannot disagree
+(DESIGN.md §2.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from controller.config.models import WEEKDAYS, BlackoutConfig, Config, SlotConfig
+
+ZoneStatus = Literal["scheduled", "cut", "blackout"]
+
+
+@dataclass(frozen=True)
+class Blackout:
+    """A quiet period. `zones` None means every zone."""
+
+    name: str
+    start: datetime
+    end: datetime
+    zones: frozenset[str] | None = None
+    reason: str = ""
+
+    def covers_zone(self, zone: str) -> bool:
+        return self.zones is None or zone in self.zones
+
+
+@dataclass(frozen=True)
+class ZonePlan:
+    """One zone of an airing: on air from the airing's start until `end`.
+
+    `cut`: a blackout starts inside the airing; the zone goes silent at `end` (its start).
+    `blackout`: a blackout already holds the zone at the airing's start; it stays silent for
+    the whole airing (it does not join half-way when the blackout ends).
+    """
+
+    zone: str
+    status: ZoneStatus
+    end: datetime
+    blackout: str | None = None
+
+
+@dataclass(frozen=True)
+class Airing:
+    id: str
+    slot: str
+    start: datetime
+    end: datetime
+    playlist: str
+    zones: tuple[ZonePlan, ...]
+
+    @property
+    def on_air_zones(self) -> tuple[ZonePlan, ...]:
+        return tuple(z for z in self.zones if z.status != "blackout")
+
+    @property
+    def audio_end(self) -> datetime:
+        """When audio stops: the last zone's end (the planned end unless blackouts cut it)."""
+        ends = [z.end for z in self.on_air_zones]
+        return max(ends) if ends else self.start
+
+    @property
+    def status(self) -> ZoneStatus:
+        statuses = {z.status for z in self.zones}
+        if statuses == {"blackout"}:
+            return "blackout"
+        return "cut" if statuses - {"scheduled"} else "scheduled"
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def blackouts_from_config(config: Config) -> list[Blackout]:
+    return [_blackout(b, config) for b in config.blackouts]
+
+
+def _blackout(b: BlackoutConfig, config: Config) -> Blackout:
+    tz = config.station.tz
+    start = b.start if b.start.tzinfo else b.start.replace(tzinfo=tz)
+    end = b.end if b.end.tzinfo else b.end.replace(tzinfo=tz)
+    zones = None if b.zones == "all" else frozenset(b.zones)
+    return Blackout(b.name, start, end, zones, b.reason)
+
+
+def slot_zones(config: Config, slot: SlotConfig) -> list[str]:
+    return [z.id for z in config.zones] if slot.zones == "all" else list(slot.zones)
+
+
+def airing_id(slot: str, start: datetime) -> str:
+    return f"{start.isoformat()}|{slot}"
+
+
+def plan_zone(zone: str, start: datetime, end: datetime, blackouts: Iterable[Blackout]) -> ZonePlan:
+    """The zone's fate in [start, end): the earliest blackout that meets it decides."""
+    hits = [b for b in blackouts if b.covers_zone(zone) and b.start < end and b.end > start]
+    if not hits:
+        return ZonePlan(zone, "scheduled", end)
+    first = min(hits, key=lambda b: (b.start, b.name))
+    if first.start <= start:
+        return ZonePlan(zone, "blackout", start, first.name)
+    return ZonePlan(zone, "cut", first.start, first.name)
+
+
+def airings_between(
+    config: Config, blackouts: Sequence[Blackout], begin: datetime, until: datetime
+) -> list[Airing]:
+    """Every airing whose start lies in [begin, until), in start order."""
+    tz = config.station.tz
+    first_day = begin.astimezone(tz).date() - timedelta(days=1)
+    last_day = until.astimezone(tz).date()
+    out: list[Airing] = []
+    day = first_day
+    while day <= last_day:
+        for slot in config.schedule.slots:
+            if slot.days != "daily" and WEEKDAYS[day.weekday()] not in slot.days:
+                continue
+            start = datetime.combine(day, slot.start, tzinfo=tz)
+            if not begin <= start < until:
+                continue
+            end = start + timedelta(seconds=slot.duration)
+            zones = tuple(plan_zone(z, start, end, blackouts) for z in slot_zones(config, slot))
+            out.append(Airing(airing_id(slot.name, start), slot.name, start, end, slot.playlist, zones))
+        day += timedelta(days=1)
+    out.sort(key=lambda a: (a.start, a.slot))
+    return out
+
+
+def plan(config: Config, blackouts: Sequence[Blackout], start: date, days: int) -> list[Airing]:
+    """Every airing starting on the `days` station-calendar days from `start`."""
+    tz = config.station.tz
+    begin = datetime.combine(start, datetime.min.time(), tzinfo=tz)
+    until = datetime.combine(start + timedelta(days=days), datetime.min.time(), tzinfo=tz)
+    return airings_between(config, blackouts, begin, until)
+
+
+def airing_to_dict(airing: Airing) -> dict[str, object]:
+    """The JSON shape used by `plan --json` and `GET /api/plan`."""
+    return {
+        "id": airing.id,
+        "slot": airing.slot,
+        "start": airing.start.isoformat(),
+        "end": airing.end.isoformat(),
+        "playlist": airing.playlist,
+        "status": airing.status,
+        "zones": [
+            {
+                "zone": z.zone,
+                "status": z.status,
+                "end": z.end.isoformat(),
+                "blackout": z.blackout,
+            }
+            for z in airing.zones
+        ],
+    }
