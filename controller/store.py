@@ -1,0 +1,189 @@
+"""The as-run record in SQLite (WAL, synchronous=FULL): one row per airing per zone."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Outcome = Literal["aired", "joined", "cut", "blacked_out", "missed", "failed"]
+OUTCOMES: tuple[Outcome, ...] = ("aired", "joined", "cut", "blacked_out", "missed", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS asrun (
+    id INTEGER PRIMARY KEY,
+    airing_id TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    planned_start TEXT NOT NULL,
+    planned_end TEXT NOT NULL,
+    zone_end TEXT NOT NULL,
+    playlist TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'planned',
+    relay_on_at TEXT,
+    relay_on TEXT,
+    audio_start TEXT,
+    audio_end TEXT,
+    relay_off_at TEXT,
+    relay_off TEXT,
+    joined_at TEXT,
+    clips TEXT NOT NULL DEFAULT '[]',
+    outcome TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    UNIQUE (airing_id, zone)
+);
+CREATE INDEX IF NOT EXISTS asrun_start ON asrun (planned_start);
+CREATE INDEX IF NOT EXISTS asrun_open ON asrun (outcome) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS station_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+COLUMNS = (
+    "airing_id", "slot", "zone", "planned_start", "planned_end", "zone_end", "playlist", "state",
+    "relay_on_at", "relay_on", "audio_start", "audio_end", "relay_off_at", "relay_off",
+    "joined_at", "clips", "outcome", "reason",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AsRunRow:
+    airing_id: str
+    slot: str
+    zone: str
+    planned_start: str
+    planned_end: str
+    zone_end: str
+    playlist: str
+    state: str
+    relay_on_at: str | None
+    relay_on: str | None
+    audio_start: str | None
+    audio_end: str | None
+    relay_off_at: str | None
+    relay_off: str | None
+    joined_at: str | None
+    clips: list[dict[str, Any]]
+    outcome: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+class Store:
+    """One connection, serialised by a lock: the runner writes, the API and CLI read."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def open_rows(
+        self, airing_id: str, slot: str, playlist: str, start: datetime, end: datetime,
+        zones: list[tuple[str, datetime]],
+    ) -> None:  # fmt: skip
+        """Create the airing's rows (idempotent: a restart keeps the rows it finds)."""
+        now = _now()
+        with self._tx() as db:
+            for zone, zone_end in zones:
+                db.execute(
+                    "INSERT OR IGNORE INTO asrun (airing_id, slot, zone, planned_start,"
+                    " planned_end, zone_end, playlist, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                    (airing_id, slot, zone, start.isoformat(), end.isoformat(),
+                     zone_end.isoformat(), playlist, now),
+                )  # fmt: skip
+
+    def update(self, airing_id: str, zones: list[str] | None = None, **fields: Any) -> None:
+        """Set columns on the airing's rows (all zones, or the ones named)."""
+        bad = set(fields) - set(COLUMNS)
+        if bad:
+            raise ValueError(f"unknown as-run columns {sorted(bad)}")
+        values = [json.dumps(v, ensure_ascii=False) if k == "clips" else v for k, v in fields.items()]
+        sets = ", ".join(f"{k} = ?" for k in fields) + ", updated_at = ?"
+        sql = f"UPDATE asrun SET {sets} WHERE airing_id = ?"
+        params: list[Any] = [*values, _now(), airing_id]
+        if zones is not None:
+            sql += f" AND zone IN ({','.join('?' * len(zones))})"
+            params += zones
+        with self._tx() as db:
+            db.execute(sql, params)
+
+    def close_open(
+        self, airing_id: str, outcome: Outcome, reason: str, zones: list[str] | None = None,
+        **fields: Any,
+    ) -> None:  # fmt: skip
+        """End the airing's still-open rows (all zones, or the ones named) with `outcome`."""
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        sets = (sets + ", " if sets else "") + "outcome = ?, reason = ?, state = 'done', updated_at = ?"
+        sql = f"UPDATE asrun SET {sets} WHERE airing_id = ? AND outcome IS NULL"
+        params: list[Any] = [*fields.values(), outcome, reason, _now(), airing_id]
+        if zones is not None:
+            sql += f" AND zone IN ({','.join('?' * len(zones))})"
+            params += zones
+        with self._tx() as db:
+            db.execute(sql, params)
+
+    def rows(self, airing_id: str) -> list[AsRunRow]:
+        return self._select("WHERE airing_id = ? ORDER BY zone", (airing_id,))
+
+    def open_airings(self) -> list[str]:
+        with self._lock:
+            cur = self._db.execute("SELECT DISTINCT airing_id FROM asrun WHERE outcome IS NULL")
+            return [r[0] for r in cur.fetchall()]
+
+    def known_airings(self, since: datetime) -> set[str]:
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT DISTINCT airing_id FROM asrun WHERE planned_end >= ?", (since.isoformat(),)
+            )
+            return {r[0] for r in cur.fetchall()}
+
+    def between(self, begin: datetime, until: datetime) -> list[AsRunRow]:
+        return self._select(
+            "WHERE planned_start >= ? AND planned_start < ? ORDER BY planned_start, zone",
+            (begin.isoformat(), until.isoformat()),
+        )
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[AsRunRow]:
+        with self._lock:
+            cur = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM asrun {where}", params)
+            raw = cur.fetchall()
+        return [AsRunRow(**{**dict(r), "clips": json.loads(r["clips"])}) for r in raw]
+
+    def get_state(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM station_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO station_state (key, value) VALUES (?, ?)", (key, value))
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
