@@ -1,0 +1,250 @@
+"""What is wrong with a config, as `file:line: key.path: reason`: schema errors, cross-checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from itertools import combinations
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from controller.config.models import WEEKDAYS, Config, SlotConfig
+from controller.config.yamlio import KeyPath, Locator, PathPart
+
+DAY_S = 86_400
+WEEK_S = 7 * DAY_S
+
+
+def check_relay_ids_unique(config: Config, at: Locator) -> list[str]:
+    return _unique([r.id for r in config.relays], ("relays",), "id", "relay id", at)
+
+
+def check_zone_ids_unique(config: Config, at: Locator) -> list[str]:
+    ids = [z.id for z in config.zones]
+    errors = _unique(ids, ("zones",), "id", "zone id", at)
+    # `zones: all` already means every zone, so a zone called "all" could never be named alone.
+    reserved = "'all' is reserved (zones: all means every zone); choose another id"
+    return errors + [
+        at.error(("zones", i, "id"), reserved) for i, z in enumerate(ids) if z == "all"
+    ]
+
+
+def check_slot_names_unique(config: Config, at: Locator) -> list[str]:
+    names = [s.name for s in config.schedule.slots]
+    return _unique(names, ("schedule", "slots"), "name", "slot name", at)
+
+
+def check_relay_channels(config: Config, at: Locator) -> list[str]:
+    """Zone and amplifier relays are "device:channel" on a defined relay with that channel."""
+    channels = {r.id: r.channels for r in config.relays}
+    refs: list[tuple[KeyPath, str]] = [
+        (("zones", i, "relays", j), ref)
+        for i, zone in enumerate(config.zones)
+        for j, ref in enumerate(zone.relays)
+    ]
+    refs += [(("amplifiers", i, "relay"), amp.relay) for i, amp in enumerate(config.amplifiers)]
+    errors = []
+    for path, ref in refs:
+        device, _, channel = ref.rpartition(":")
+        if not device or not channel.isdigit():
+            errors.append(at.error(path, f'{ref!r} is not "device:channel" (e.g. "east:1")'))
+        elif device not in channels:
+            errors.append(at.error(path, f"relay {device!r} is not defined under relays"))
+        elif not 1 <= int(channel) <= channels[device]:
+            reason = f"relay {device!r} has channels 1..{channels[device]}, not {channel}"
+            errors.append(at.error(path, reason))
+    return errors
+
+
+def check_zone_references(config: Config, at: Locator) -> list[str]:
+    """Slots and blackouts name zones that exist (or say `all`)."""
+    known = {z.id for z in config.zones}
+    users: list[tuple[KeyPath, str, Sequence[str] | str]] = [
+        (("schedule", "slots", i), "slot", s.zones) for i, s in enumerate(config.schedule.slots)
+    ]
+    users += [(("blackouts", i), "blackout", b.zones) for i, b in enumerate(config.blackouts)]
+    errors = []
+    for path, what, zones in users:
+        if zones == "all":
+            continue
+        if not zones:
+            errors.append(at.error((*path, "zones"), f"a {what} needs zones: all or zone ids"))
+        for k, zone in enumerate(zones):
+            if zone not in known:
+                reason = f"zone {zone!r} is not defined under zones"
+                errors.append(at.error((*path, "zones", k), reason))
+    return errors
+
+
+def check_blackout_order(config: Config, at: Locator) -> list[str]:
+    errors = []
+    for i, b in enumerate(config.blackouts):
+        if b.end <= b.start:
+            reason = f"ends at {b.end:%Y-%m-%d %H:%M}, not after its start {b.start:%Y-%m-%d %H:%M}"
+            errors.append(at.error(("blackouts", i, "end"), reason))
+    return errors
+
+
+def check_slot_lengths(config: Config, at: Locator) -> list[str]:
+    """A slot outlasts its own fade-out and is shorter than a day."""
+    fade = config.audio.fade_out_s
+    errors = []
+    for i, slot in enumerate(config.schedule.slots):
+        path = ("schedule", "slots", i, "duration")
+        if slot.duration <= fade:
+            reason = f"{slot.duration:g}s is too short: it must be longer than audio.fade_out_s"
+            errors.append(at.error(path, f"{reason} ({fade:g}s)"))
+        elif slot.duration >= DAY_S:
+            errors.append(at.error(path, f"{slot.duration:g}s is a day or more; split the slot"))
+    return errors
+
+
+def check_slot_overlaps(config: Config, at: Locator) -> list[str]:
+    """No two slots air at the same time, weekday masks included: the station has one audio
+    output, so even slots on different zones cannot overlap."""
+    slots = list(enumerate(config.schedule.slots))
+    errors = []
+    for (_, a), (j, b) in combinations(slots, 2):
+        if _overlap(a, b):
+            reason = f"slot {b.name!r} ({_span(b)}) overlaps slot {a.name!r} ({_span(a)})"
+            errors.append(at.error(("schedule", "slots", j, "start"),
+                                   f"{reason}; the station has one audio output"))  # fmt: skip
+    return errors
+
+
+def check_slot_playlists(config: Config, at: Locator, playlist_names: Collection[str]) -> list[str]:
+    """Every slot's playlist is a file playlists_dir/<name>.yaml."""
+    folder = config.station.playlists_dir
+    errors = []
+    for i, slot in enumerate(config.schedule.slots):
+        path = ("schedule", "slots", i, "playlist")
+        if slot.playlist not in playlist_names:
+            reason = f"playlist {slot.playlist!r} not found (no file {folder / slot.playlist}.yaml)"
+            errors.append(at.error(path, reason))
+    return errors
+
+
+CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
+    check_relay_ids_unique,
+    check_zone_ids_unique,
+    check_slot_names_unique,
+    check_relay_channels,
+    check_zone_references,
+    check_blackout_order,
+    check_slot_lengths,
+    check_slot_overlaps,
+)
+
+
+def run_checks(config: Config, at: Locator, playlist_names: Collection[str]) -> list[str]:
+    """All cross-checks on a config that already passed the schema."""
+    errors = [message for check in CHECKS for message in check(config, at)]
+    errors += check_slot_playlists(config, at, playlist_names)
+    return sorted(errors, key=lambda m: int(m[len(at.file) + 1 :].partition(":")[0]))
+
+
+def _unique(values: list[str], list_path: KeyPath, key: str, what: str, at: Locator) -> list[str]:
+    first: dict[str, int] = {}
+    errors = []
+    for i, value in enumerate(values):
+        if value in first:
+            reason = f"{what} {value!r} is already used by {list_path[-1]}[{first[value]}]"
+            errors.append(at.error((*list_path, i, key), reason))
+        first.setdefault(value, i)
+    return errors
+
+
+def _zone_set(slot: SlotConfig, all_zones: set[str]) -> set[str]:
+    return all_zones if slot.zones == "all" else set(slot.zones)
+
+
+def _weekly_starts(slot: SlotConfig) -> list[int]:
+    t = slot.start
+    days = range(7) if slot.days == "daily" else [WEEKDAYS.index(d) for d in set(slot.days)]
+    return [d * DAY_S + t.hour * 3600 + t.minute * 60 + t.second for d in days]
+
+
+def _overlap(a: SlotConfig, b: SlotConfig) -> bool:
+    # On a week-long circle, so Sunday 23:50 + 30m runs into Monday 00:10.
+    return any(
+        (sb - sa) % WEEK_S < a.duration or (sa - sb) % WEEK_S < b.duration
+        for sa in _weekly_starts(a)
+        for sb in _weekly_starts(b)
+    )
+
+
+def _span(slot: SlotConfig) -> str:
+    start = slot.start.hour * 3600 + slot.start.minute * 60 + slot.start.second
+    end = int(start + slot.duration) % DAY_S
+    return f"{slot.start:%H:%M}–{end // 3600:02d}:{end % 3600 // 60:02d}"
+
+
+def schema_messages(exc: ValidationError, data: Any, locator: Locator) -> list[str]:
+    """Each pydantic error as `file:line: dotted.path: reason`, in file order."""
+    located = [(*_data_path(err, data), err) for err in exc.errors()]
+    # A union such as `zones: all | [ids]` reports one error per member; when one member got
+    # deeper into the value, its error is the useful one and the shallow ones are noise.
+    deep = {base for path, base, _ in located if base is not None and len(path) > len(base)}
+    reasons: dict[KeyPath, list[str]] = {}
+    for path, base, err in located:
+        if not (base in deep and path == base):
+            reasons.setdefault(path, []).append(_reason(err, path))
+    messages = [(locator.line(p), locator.error(p, _join(t))) for p, t in reasons.items()]
+    return [text for _, text in sorted(messages, key=lambda item: item[0])]
+
+
+def _data_path(err: ErrorDetails, data: Any) -> tuple[KeyPath, KeyPath | None]:
+    """pydantic's loc as a path into the data, without union member labels (and where they were)."""
+    path: list[PathPart] = []
+    union_at: KeyPath | None = None
+    node: Any = data
+    for i, part in enumerate(err["loc"]):
+        inside = isinstance(node, dict) and part in node
+        inside |= isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if inside:
+            path.append(part)
+            node = node[part]
+        elif i == len(err["loc"]) - 1 and err["type"] in ("missing", "extra_forbidden"):
+            path.append(part)
+        elif union_at is None:
+            union_at = tuple(path)  # e.g. "list[str]" or a relay's "tasmota" tag
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(node, dict):
+        path.append(str(err.get("ctx", {}).get("discriminator", "type")).strip("'"))
+    return tuple(path), union_at
+
+
+def _reason(err: ErrorDetails, path: KeyPath) -> str:
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx", {})
+    if kind == "missing" or (kind == "union_tag_not_found" and isinstance(err["input"], dict)):
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key {path[-1]!r} (not allowed here)"
+    if kind == "union_tag_invalid":
+        return f"{ctx.get('tag')!r} is not a known type (use {ctx.get('expected_tags')})"
+    if kind in ("value_error", "assertion_error"):
+        return msg.split(", ", 1)[1] if msg.startswith(("Value error, ", "Assertion")) else msg
+    if not msg.startswith("Input should "):
+        return msg
+    wanted = msg.removeprefix("Input should ")
+    if kind.endswith("_parsing"):
+        wanted = wanted.split(",")[0]  # "be a valid integer, unable to parse string as ..."
+    wanted = re.sub(r"a valid dictionary.*", "`key: value` lines", wanted)
+    wanted = wanted.replace("a valid string", "text").replace("a valid list", "a list")
+    return f"{_show(err['input'])} should {wanted}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    text = repr(value) if isinstance(value, str | int | float | list | dict) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(reasons: list[str]) -> str:
+    """Errors from the members of one union: `5 should be 'all' or be a valid list`."""
+    head, sep, _ = reasons[0].partition(" should ")
+    if len(reasons) > 1 and sep and all(r.startswith(head + sep) for r in reasons):
+        return head + sep + " or ".join(r.removeprefix(head + sep) for r in reasons)
+    return "; ".join(dict.fromkeys(reasons))
