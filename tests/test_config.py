@@ -392,7 +392,8 @@ CROSS_CASES: list[tuple[str, str, str, str]] = [
         "start: 07:20, duration: 30m",
         "07:20",
         "schedule.slots[1].start:"
-        " slot '午间' (07:20–07:50) overlaps slot '早间' (07:00–07:30); the station has one audio output",
+        " slot '午间' (07:20–07:50) overlaps slot '早间' (07:00–07:30);"
+        " the station has one audio output",
     ),
     # Moving 早间 to 23:50 for 30m runs it into 午间, moved to 00:10: midnight is no wall.
     (
@@ -402,7 +403,8 @@ CROSS_CASES: list[tuple[str, str, str, str]] = [
         "    - {name: 午间, start: 00:10",
         "00:10",
         "schedule.slots[1].start:"
-        " slot '午间' (00:10–00:40) overlaps slot '早间' (23:50–00:20); the station has one audio output",
+        " slot '午间' (00:10–00:40) overlaps slot '早间' (23:50–00:20);"
+        " the station has one audio output",
     ),
 ]
 

@@ -37,7 +37,7 @@ def parse_duration(value: Any) -> float:
 
 
 def parse_time_of_day(value: Any) -> time:
-    """A wall-clock time from `HH:MM` or `HH:MM:SS` (strings only: YAML 1.1 integers are refused)."""
+    """A wall-clock time from `HH:MM` or `HH:MM:SS`; YAML 1.1 integers (720) are refused."""
     if isinstance(value, time):
         return value
     if not isinstance(value, str):
