@@ -106,7 +106,6 @@ class TasmotaRelayConfig(Section):
     channels: int = Field(1, ge=1, le=32, description="Relays on the device.")
     confirm_timeout_s: Duration = Field(3.0, description="Wait for the device's reply.")
     retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
-    deadman_margin_s: Duration = Field(60.0, description="PulseTime = remaining + this.")
     lwt_online: str = Field("Online", description="LWT payload when the device is up.")
     lwt_offline: str = Field("Offline", description="LWT payload when the device is down.")
 

@@ -53,7 +53,9 @@ class RelayDevice(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def switch(self, channel: int, on: bool, *, deadman_s: float | None = None) -> SwitchResult:
+    async def switch(
+        self, channel: int, on: bool, *, deadman_s: float | None = None
+    ) -> SwitchResult:
         """Switch one channel and wait for the device to confirm it.
 
         `deadman_s`: with `on=True`, arm the device's own timer so the channel falls OFF by itself

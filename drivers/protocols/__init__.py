@@ -1,0 +1,1 @@
+"""Pure protocol codecs: bytes and topics in, events out; no transport imports."""

@@ -1,0 +1,122 @@
+"""An in-memory relay board: confirms after a delay and honours dead-man timers like Tasmota."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from controller.config.models import FakeRelayConfig
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+
+log = logging.getLogger(__name__)
+
+
+class FakeCommand(NamedTuple):
+    """One switch request as the board received it (`at`: time.monotonic())."""
+
+    at: float
+    channel: int
+    on: bool
+
+
+class FakeRelay:
+    """A board needing no hardware. Like Tasmota's PulseTime, a dead-man setting is remembered per
+    channel: every later ON restarts it until a new `deadman_s` (0 disables) replaces it.
+
+    Tests may put channels in `failing_channels` to make their switches go unconfirmed.
+    """
+
+    def __init__(self, cfg: FakeRelayConfig) -> None:
+        self._cfg = cfg
+        self.commands: list[FakeCommand] = []
+        self.failing_channels: set[int] = set()
+        created = datetime.now(UTC)
+        self._state: dict[int, tuple[bool, datetime]] = {
+            ch: (False, created) for ch in range(1, cfg.channels + 1)
+        }
+        self._deadman_s: dict[int, float] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._last_error: str | None = None
+        self._last_seen = created
+
+    @property
+    def id(self) -> str:
+        return self._cfg.id
+
+    @property
+    def channels(self) -> int:
+        return self._cfg.channels
+
+    async def start(self) -> None:
+        """Nothing to open; the board is there."""
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    async def switch(
+        self, channel: int, on: bool, *, deadman_s: float | None = None
+    ) -> SwitchResult:
+        self._check_channel(channel)
+        self.commands.append(FakeCommand(time.monotonic(), channel, on))
+        if self._cfg.confirm_delay_s > 0:
+            await asyncio.sleep(self._cfg.confirm_delay_s)
+        if channel in self.failing_channels:
+            zh, en = ("开启", "ON") if on else ("关闭", "OFF")
+            self._last_error = (
+                f"继电器 {self.id} 第{channel}路 未确认{zh} / "
+                f"relay {self.id}:{channel} did not confirm {en} (simulated fault)"
+            )
+            raise RelayError(self._last_error)
+        if on and deadman_s is not None:
+            if deadman_s < 0:
+                raise RelayError(f"定时关闭时间无效 / invalid dead-man time {deadman_s!r}")
+            self._deadman_s[channel] = deadman_s
+        self._apply(channel, on)
+        if on:
+            self._arm(channel)
+        else:
+            self._disarm(channel)
+        at = datetime.now(UTC)
+        self._last_seen = at
+        return SwitchResult(channel, on, "confirmed", at, 1)
+
+    def status(self, channel: int) -> ChannelStatus:
+        self._check_channel(channel)
+        on, since = self._state[channel]
+        return ChannelStatus(channel, "on" if on else "off", True, since)
+
+    def health(self) -> DeviceHealth:
+        return DeviceHealth(True, self._last_error, self._last_seen)
+
+    def _apply(self, channel: int, on: bool) -> None:
+        if self._state[channel][0] != on:
+            self._state[channel] = (on, datetime.now(UTC))
+
+    def _arm(self, channel: int) -> None:
+        self._disarm(channel)
+        seconds = self._deadman_s.get(channel, 0.0)
+        if seconds > 0:
+            loop = asyncio.get_running_loop()
+            self._timers[channel] = loop.call_later(seconds, self._expire, channel)
+
+    def _disarm(self, channel: int) -> None:
+        timer = self._timers.pop(channel, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _expire(self, channel: int) -> None:
+        self._timers.pop(channel, None)
+        log.info("fake relay %s:%d: dead-man expired, OFF", self.id, channel)
+        self._apply(channel, False)
+
+    def _check_channel(self, channel: int) -> None:
+        if not 1 <= channel <= self._cfg.channels:
+            raise RelayError(
+                f"继电器 {self.id} 没有第{channel}路 / relay {self.id} has no channel "
+                f"{channel} (1..{self._cfg.channels})"
+            )

@@ -1,0 +1,56 @@
+"""The relay driver registry: config `type:` → the function that builds that driver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from controller.config.models import FakeRelayConfig, RelayConfig, TasmotaRelayConfig
+from drivers.relays.base import RelayDevice
+from drivers.relays.fake import FakeRelay
+from drivers.relays.tasmota import TasmotaRelay
+from drivers.transports.mqtt import MqttConnection
+
+RelayFactory = Callable[..., RelayDevice]
+
+
+class RelayConfigError(ValueError):
+    """A relay that cannot be built from its config (said Chinese first, then English)."""
+
+
+def _fake(cfg: FakeRelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
+    return FakeRelay(cfg)
+
+
+def _tasmota(cfg: TasmotaRelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
+    if mqtt is None:
+        raise RelayConfigError(
+            f"继电器 {cfg.id} 是 Tasmota 设备，需要配置 mqtt 段 / relay {cfg.id} is a Tasmota "
+            "device and needs the MQTT connection (the `mqtt:` section of config.yaml)"
+        )
+    return TasmotaRelay(cfg, mqtt)
+
+
+# Add a driver: write its config model, then one entry here.
+FACTORIES: dict[str, RelayFactory] = {
+    "fake": _fake,
+    "tasmota": _tasmota,
+}
+
+
+def build_relay(cfg: RelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
+    """The driver for one `relays:` entry of config.yaml."""
+    factory = FACTORIES.get(cfg.type)
+    if factory is None:
+        raise RelayConfigError(
+            f"继电器 {cfg.id} 的类型 {cfg.type!r} 不受支持 / relay {cfg.id}: unknown type "
+            f"{cfg.type!r} (known: {', '.join(sorted(FACTORIES))})"
+        )
+    return factory(cfg, mqtt=mqtt)
+
+
+def needs_mqtt(cfg: RelayConfig) -> bool:
+    """Whether this relay talks over MQTT (so the daemon must build an MqttConnection)."""
+    return cfg.type in _MQTT_TYPES
+
+
+_MQTT_TYPES = frozenset({"tasmota"})

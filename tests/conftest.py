@@ -1,0 +1,54 @@
+"""Shared fixtures: a real Mosquitto broker and Tasmota device doubles on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from doubles.tasmota import TasmotaDouble
+from peers.mosquitto import Mosquitto, unique_name
+
+
+def _broker() -> Iterator[Mosquitto]:
+    broker = Mosquitto(verbose=True)  # logs every PUBLISH: see Mosquitto.received_publishes
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    """One broker for the session; tests keep apart by using their own topics."""
+    yield from _broker()
+
+
+@pytest.fixture
+def mosquitto_private() -> Iterator[Mosquitto]:
+    """A broker of this test's own, which it may stop, kill, freeze and restart."""
+    yield from _broker()
+
+
+@pytest.fixture
+def make_tasmota() -> Iterator[Callable[..., TasmotaDouble]]:
+    """`make_tasmota(broker, channels=2)` → a started double on a fresh topic; stopped after."""
+    doubles: list[TasmotaDouble] = []
+
+    def make(
+        broker: Mosquitto, *, channels: int = 1, full_topic: str = "%prefix%/%topic%/"
+    ) -> TasmotaDouble:
+        double = TasmotaDouble(
+            broker.host,
+            broker.port,
+            unique_name("tasmota"),
+            channels=channels,
+            full_topic=full_topic,
+        )
+        doubles.append(double)
+        double.start()
+        return double
+
+    yield make
+    for double in doubles:
+        double.stop()

@@ -1,0 +1,1 @@
+"""Real third-party peers the tests run against (Mosquitto), started on loopback."""

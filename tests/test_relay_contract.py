@@ -1,0 +1,164 @@
+"""One contract for every relay driver: the fake, and Tasmota against its double on Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import pytest
+from doubles.tasmota import TasmotaDouble
+from peers.mosquitto import Mosquitto, running_mqtt, unique_name
+
+from controller.config.models import FakeRelayConfig, TasmotaRelayConfig
+from drivers.relays.base import RelayDevice, RelayError
+from drivers.relays.fake import FakeRelay
+from drivers.relays.registry import FACTORIES, RelayConfigError, build_relay
+
+RelayRig = Callable[[int], AbstractAsyncContextManager[RelayDevice]]
+
+
+@pytest.fixture(params=["fake", "tasmota"])
+def rig(
+    request: pytest.FixtureRequest,
+    mosquitto: Mosquitto,
+    make_tasmota: Callable[..., TasmotaDouble],
+) -> RelayRig:
+    """`async with rig(channels) as relay`: a started driver of the parametrized kind."""
+
+    @asynccontextmanager
+    async def fake(channels: int) -> AsyncIterator[RelayDevice]:
+        cfg = FakeRelayConfig(id="board", type="fake", channels=channels, confirm_delay_s=0.05)
+        relay = build_relay(cfg, mqtt=None)
+        await relay.start()
+        try:
+            yield relay
+        finally:
+            await relay.stop()
+
+    @asynccontextmanager
+    async def tasmota(channels: int) -> AsyncIterator[RelayDevice]:
+        double = make_tasmota(mosquitto, channels=channels)
+        async with running_mqtt(mosquitto, unique_name("contract")) as conn:
+            cfg = TasmotaRelayConfig(
+                id="east",
+                type="tasmota",
+                topic=double.topic,
+                channels=channels,
+                confirm_timeout_s=1.0,
+                retries=1,
+            )
+            relay = build_relay(cfg, mqtt=conn)
+            await relay.start()
+            try:
+                assert await until(lambda: relay.health().available is True, 3), "no LWT Online"
+                yield relay
+            finally:
+                await relay.stop()
+
+    return fake if request.param == "fake" else tasmota
+
+
+async def until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+def test_on_then_off_are_confirmed_and_status_follows(rig: RelayRig) -> None:
+    async def scenario() -> None:
+        async with rig(1) as relay:
+            assert relay.status(1).state != "on"
+            on = await relay.switch(1, True)
+            assert (on.channel, on.on, on.confirmation, on.attempts) == (1, True, "confirmed", 1)
+            status = relay.status(1)
+            assert (status.state, status.confirmed) == ("on", True)
+            assert status.since is not None and status.since <= on.at
+            off = await relay.switch(1, False)
+            assert (off.on, off.confirmation) == (False, "confirmed")
+            assert relay.status(1).state == "off"
+            health = relay.health()
+            assert health.available is True and health.last_seen is not None
+
+    asyncio.run(scenario())
+
+
+def test_deadman_switches_off_by_itself(rig: RelayRig) -> None:
+    async def scenario() -> None:
+        async with rig(1) as relay:
+            await relay.switch(1, True, deadman_s=1.5)
+            started = time.monotonic()
+            await asyncio.sleep(1.0)
+            assert relay.status(1).state == "on"
+            assert await until(lambda: relay.status(1).state == "off", 2.0)
+            assert 1.3 < time.monotonic() - started < 2.5
+
+    asyncio.run(scenario())
+
+
+def test_rearming_extends_the_deadman(rig: RelayRig) -> None:
+    async def scenario() -> None:
+        async with rig(1) as relay:
+            await relay.switch(1, True, deadman_s=1.5)
+            await asyncio.sleep(1.0)
+            await relay.switch(1, True, deadman_s=1.5)
+            rearmed = time.monotonic()
+            await asyncio.sleep(1.0)  # past the first timer's end
+            assert relay.status(1).state == "on"
+            assert await until(lambda: relay.status(1).state == "off", 2.0)
+            assert 1.3 < time.monotonic() - rearmed < 2.5
+
+    asyncio.run(scenario())
+
+
+def test_channels_are_independent(rig: RelayRig) -> None:
+    async def scenario() -> None:
+        async with rig(2) as relay:
+            first, second = await asyncio.gather(
+                relay.switch(1, True, deadman_s=1.0), relay.switch(2, True)
+            )
+            assert first.confirmation == second.confirmation == "confirmed"
+            assert [relay.status(ch).state for ch in (1, 2)] == ["on", "on"]
+            assert await until(lambda: relay.status(1).state == "off", 2.5)
+            assert relay.status(2).state == "on"
+            await relay.switch(2, False)
+            assert [relay.status(ch).state for ch in (1, 2)] == ["off", "off"]
+
+    asyncio.run(scenario())
+
+
+def test_unknown_channel_is_a_relay_error(rig: RelayRig) -> None:
+    async def scenario() -> None:
+        async with rig(2) as relay:
+            with pytest.raises(RelayError, match=r"没有第3路 / relay \w+ has no channel 3"):
+                await relay.switch(3, True)
+            with pytest.raises(RelayError):
+                relay.status(0)
+
+    asyncio.run(scenario())
+
+
+def test_registry_builds_by_type_and_tasmota_needs_mqtt() -> None:
+    assert isinstance(build_relay(FakeRelayConfig(id="b", type="fake"), mqtt=None), FakeRelay)
+    with pytest.raises(RelayConfigError, match=r"^继电器 east 是 Tasmota 设备.* / relay east is"):
+        build_relay(TasmotaRelayConfig(id="east", type="tasmota", topic="t"), mqtt=None)
+    assert sorted(FACTORIES) == ["fake", "tasmota"]
+
+
+def test_fake_records_commands_and_simulates_unconfirmed_channels() -> None:
+    async def scenario() -> None:
+        relay = FakeRelay(FakeRelayConfig(id="b", type="fake", channels=2))
+        await relay.switch(1, True, deadman_s=60)
+        await relay.switch(1, False)
+        assert [(c.channel, c.on) for c in relay.commands] == [(1, True), (1, False)]
+        relay.failing_channels.add(2)
+        with pytest.raises(RelayError, match=r"^继电器 b 第2路 未确认开启 / relay b:2 did not"):
+            await relay.switch(2, True)
+        assert relay.status(2).state == "off"
+        await relay.stop()
+
+    asyncio.run(scenario())

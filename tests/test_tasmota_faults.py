@@ -1,0 +1,284 @@
+"""The Tasmota driver when things go wrong: silent devices, LWT, broker outages, daemon death."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from doubles.tasmota import TasmotaDouble
+from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
+
+from controller.config.models import TasmotaRelayConfig
+from drivers.relays.base import RelayError
+from drivers.relays.tasmota import TasmotaRelay
+from drivers.transports.mqtt import MqttConnection
+
+MakeTasmota = Callable[..., TasmotaDouble]
+
+
+async def until(predicate: Callable[[], object], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+@asynccontextmanager
+async def tasmota_relay(
+    broker: Mosquitto, double: TasmotaDouble, client_id: str, **cfg: Any
+) -> AsyncIterator[tuple[TasmotaRelay, MqttConnection]]:
+    options: dict[str, Any] = {"confirm_timeout_s": 0.3, "retries": 2, **cfg}
+    config = TasmotaRelayConfig(id="east", type="tasmota", topic=double.topic, **options)
+    async with running_mqtt(broker, client_id) as conn:
+        relay = TasmotaRelay(config, conn)
+        await relay.start()
+        try:
+            assert await until(lambda: relay.health().available is True, 3), "no LWT Online"
+            yield relay, conn
+        finally:
+            await relay.stop()
+
+
+def test_silent_device_fails_after_one_plus_retries_attempts(
+    mosquitto: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    double = make_tasmota(mosquitto)
+
+    async def scenario() -> None:
+        async with tasmota_relay(mosquitto, double, unique_name("mute")) as (relay, _conn):
+            double.mute = True
+            started = time.monotonic()
+            with pytest.raises(RelayError) as caught:
+                await relay.switch(1, True)
+            assert str(caught.value) == (
+                "继电器 east 第1路 未确认开启 / relay east:1 did not confirm ON after 3 attempts"
+            )
+            assert 0.85 < time.monotonic() - started < 1.5
+            assert await until(lambda: len(double.received("POWER1", "ON")) == 3, 1)
+            assert relay.status(1).state == "unknown"
+            assert relay.health().last_error == str(caught.value)
+
+    asyncio.run(scenario())
+
+
+def test_late_answer_is_caught_by_the_retry(
+    mosquitto: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    double = make_tasmota(mosquitto)
+    double.reply_delay_s = 0.45
+
+    async def scenario() -> None:
+        async with tasmota_relay(mosquitto, double, unique_name("late")) as (relay, _conn):
+            result = await relay.switch(1, True)
+            assert (result.confirmation, result.attempts) == ("confirmed", 2)
+
+    asyncio.run(scenario())
+
+
+def test_commands_have_exact_topics_and_are_never_retained(
+    mosquitto: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    double = make_tasmota(mosquitto, channels=2)
+    client_id = unique_name("retain")
+
+    async def scenario() -> None:
+        async with tasmota_relay(mosquitto, double, client_id, channels=2) as (relay, _conn):
+            await relay.switch(2, True, deadman_s=13)
+            await relay.switch(2, False)
+            assert await until(lambda: relay.pulsetime_s(2) == 13.0, 1)
+        seen = [(c.topic, c.payload, c.retain) for c in double.commands]
+        t = double.topic
+        assert seen == [
+            (f"cmnd/{t}/PulseTime2", "113", False),
+            (f"cmnd/{t}/POWER2", "ON", False),
+            (f"cmnd/{t}/POWER2", "OFF", False),
+        ]
+        assert double.pulsetime(2) == 113
+        # A subscriber already connected is always told retain=0: the broker's log is the proof.
+        sent = mosquitto.received_publishes(client_id)
+        assert [r for topic, r in sent if topic.startswith("cmnd/")] == [False, False, False]
+        late = Subscriber(mosquitto, f"cmnd/{t}/#")
+        try:
+            await asyncio.sleep(0.3)
+            assert late.messages == []
+        finally:
+            late.close()
+
+    asyncio.run(scenario())
+
+
+def test_device_reports_update_status_without_a_command(
+    mosquitto: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    double = make_tasmota(mosquitto)
+
+    async def scenario() -> None:
+        async with tasmota_relay(mosquitto, double, unique_name("reports")) as (relay, _conn):
+            double.press(1)  # a button on the device
+            assert await until(lambda: relay.status(1).state == "on", 2)
+            double.press(1, report=False)
+            await asyncio.sleep(0.2)
+            assert relay.status(1).state == "on"  # not told yet
+            double.publish_state()  # telemetry
+            assert await until(lambda: relay.status(1).state == "off", 2)
+
+    asyncio.run(scenario())
+
+
+def test_reordered_fulltopic(mosquitto: Mosquitto, make_tasmota: MakeTasmota) -> None:
+    template = "tasmota/%topic%/%prefix%/"
+    double = make_tasmota(mosquitto, full_topic=template)
+
+    async def scenario() -> None:
+        async with tasmota_relay(
+            mosquitto, double, unique_name("fulltopic"), full_topic=template
+        ) as (relay, _conn):
+            assert (await relay.switch(1, True)).confirmation == "confirmed"
+        assert double.commands[0].topic == f"tasmota/{double.topic}/cmnd/POWER1"
+
+    asyncio.run(scenario())
+
+
+def test_lwt_offline_makes_the_device_unavailable(
+    mosquitto: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    double = make_tasmota(mosquitto)
+
+    async def scenario() -> None:
+        async with tasmota_relay(mosquitto, double, unique_name("lwt")) as (relay, _conn):
+            await relay.switch(1, True)
+            double.go_offline()
+            assert await until(lambda: relay.health().available is False, 3)
+            assert relay.status(1).state == "unknown"
+            with pytest.raises(RelayError, match=r"^继电器 east 离线.* / relay east:1 .*offline"):
+                await relay.switch(1, False)
+            double.start()
+            assert await until(lambda: relay.health().available is True, 3)
+            assert (await relay.switch(1, False)).confirmation == "confirmed"
+
+    asyncio.run(scenario())
+
+
+def test_broker_down_fails_fast_and_the_command_never_fires_later(
+    mosquitto_private: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    broker, double, client_id = (
+        mosquitto_private,
+        make_tasmota(mosquitto_private),
+        unique_name("down"),
+    )
+
+    async def scenario() -> None:
+        async with tasmota_relay(broker, double, client_id) as (relay, conn):
+            broker.stop()
+            assert await until(lambda: not conn.is_connected, 3)
+            assert relay.health().available is None  # cut off: cannot tell
+            started = time.monotonic()
+            with pytest.raises(RelayError, match=r"^继电器 east 第1路 未开启：MQTT 服务器不可达"):
+                await relay.switch(1, True, deadman_s=30)
+            assert time.monotonic() - started < 0.2
+            await asyncio.to_thread(broker.start)
+            mark = broker.mark()
+            assert await conn.wait_connected(5)
+            assert await asyncio.to_thread(double.wait_online, 5)
+            await asyncio.sleep(1.5)
+            assert double.received("POWER1") == []
+            assert not [t for t, _r in broker.received_publishes(client_id, mark) if "cmnd" in t]
+            assert relay.health().available is True  # the LWT again, from the re-subscription
+            # Reconnected and subscribed again by itself: switching works.
+            assert (await relay.switch(1, True)).confirmation == "confirmed"
+
+    asyncio.run(scenario())
+
+
+def test_hung_broker_unconfirmed_on_is_dropped_not_replayed(
+    mosquitto_private: Mosquitto, make_tasmota: MakeTasmota
+) -> None:
+    broker, double, client_id = (
+        mosquitto_private,
+        make_tasmota(mosquitto_private),
+        unique_name("hung"),
+    )
+
+    async def scenario() -> None:
+        async with tasmota_relay(broker, double, client_id, retries=1) as (relay, conn):
+            broker.freeze()  # takes the bytes, never acknowledges
+            with pytest.raises(RelayError, match="did not confirm ON after 2 attempts"):
+                await relay.switch(1, True, deadman_s=30)
+            broker.kill()
+            assert await until(lambda: not conn.is_connected, 3)
+            await asyncio.to_thread(broker.start)
+            mark = broker.mark()
+            assert await conn.wait_connected(5)
+            assert await asyncio.to_thread(double.wait_online, 5)
+            await asyncio.sleep(1.5)
+            assert double.received("POWER1") == []
+            assert not [t for t, _r in broker.received_publishes(client_id, mark) if "cmnd" in t]
+            assert conn.health().dropped >= 2
+
+    asyncio.run(scenario())
+
+
+DAEMON = """
+import asyncio, sys
+from controller.config.models import MqttConfig
+from drivers.transports.mqtt import MqttConnection
+
+async def main() -> None:
+    cfg = MqttConfig(host=sys.argv[1], port=int(sys.argv[2]), client_id=sys.argv[3], keepalive_s=5)
+    conn = MqttConnection(cfg, status_topic=sys.argv[4])
+    await conn.start()
+    if await conn.wait_connected(5):
+        print("ready", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_daemon_status_goes_offline_by_will_when_killed(mosquitto: Mosquitto) -> None:
+    status_topic = f"broadcastctl/{unique_name('station')}/status"
+    watcher = Subscriber(mosquitto, status_topic)
+    args = [mosquitto.host, str(mosquitto.port), unique_name("daemon"), status_topic]
+    proc = subprocess.Popen([sys.executable, "-c", DAEMON, *args], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=10), "daemon did not connect"
+        assert proc.stdout.readline() == b"ready\n"
+        deadline = time.monotonic() + 3
+        while watcher.payloads() != [b"online"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert watcher.payloads() == [b"online"]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        while len(watcher.messages) < 2 and time.monotonic() < deadline + 5:
+            time.sleep(0.02)
+        assert watcher.payloads() == [b"online", b"offline"]
+    finally:
+        watcher.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    late = Subscriber(mosquitto, status_topic)
+    try:
+        deadline = time.monotonic() + 2
+        while not late.messages and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert late.messages == [(status_topic, b"offline", True)]
+    finally:
+        late.close()
