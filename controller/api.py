@@ -1,0 +1,50 @@
+"""The HTTP API (read-only part): health, the station's status, the plan."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from controller.app import Services
+from controller.planner import airing_to_dict, plan
+from controller.status import station_status
+
+router = APIRouter()
+
+
+def services(request: Request) -> Services:
+    found: Services = request.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+@router.get("/healthz")
+def healthz(svc: ServicesDep) -> dict[str, Any]:
+    """Liveness: the daemon answers and its station has started."""
+    if not svc.station.started:
+        raise HTTPException(503, "station starting")
+    return {"ok": True}
+
+
+@router.get("/api/status")
+def status(svc: ServicesDep) -> dict[str, Any]:
+    """What is on air, on which zones, the next airings, and device health."""
+    return station_status(svc)
+
+
+@router.get("/api/plan")
+def get_plan(
+    svc: ServicesDep,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 7,
+) -> list[dict[str, object]]:
+    """The planner's output: every airing in the range with its per-zone status."""
+    cfg = svc.loaded.config
+    start = from_ or svc.clock.now().astimezone(cfg.station.tz).date()
+    if start > date.max - timedelta(days=days):
+        raise HTTPException(422, "date out of range")
+    return [airing_to_dict(a) for a in plan(cfg, svc.station.blackouts(), start, days)]

@@ -1,0 +1,112 @@
+"""The `broadcastctl` command: run the daemon, check the config, preview the plan, read the record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from controller.config import ConfigError, LoadedConfig, load_config
+from controller.config.load import check_main
+from controller.planner import airing_to_dict, blackouts_from_config, plan
+from controller.tables import asrun_csv, asrun_table, plan_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="broadcastctl", description="广电站播控 / broadcast controller")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", type=Path, default=Path("config.yaml"), help="config file")
+        return p
+
+    command("run", "run the daemon (scheduler, relays, player, HTTP API)")
+    command("check", "validate the config and exit non-zero on errors")
+    p_plan = command("plan", "print every airing in a date range, with blackouts applied")
+    p_plan.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
+    p_plan.add_argument("--days", type=int, default=7)
+    p_plan.add_argument("--json", action="store_true")
+    p_asrun = command("asrun", "print the as-run record")
+    p_asrun.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
+    p_asrun.add_argument("--to", type=date.fromisoformat, help="YYYY-MM-DD (inclusive)")
+    fmt = p_asrun.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.command == "check":
+        return check_main(args.config)
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as exc:
+        for message in exc.messages:
+            print(message, file=sys.stderr)
+        print(f"配置有误，拒绝启动 / invalid config, not starting: {args.config}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return _run(loaded)
+    if args.command == "plan":
+        return _plan(loaded, args.from_, args.days, args.json)
+    return _asrun(loaded, args.from_, args.to, "json" if args.json else "csv" if args.csv else "text")
+
+
+def _today(loaded: LoadedConfig) -> date:
+    return datetime.now(loaded.config.station.tz).date()
+
+
+def _plan(loaded: LoadedConfig, start: date | None, days: int, as_json: bool) -> int:
+    cfg = loaded.config
+    airings = plan(cfg, blackouts_from_config(cfg), start or _today(loaded), days)
+    if as_json:
+        print(json.dumps([airing_to_dict(a) for a in airings], ensure_ascii=False, indent=2))
+    else:
+        print(plan_table(airings, {z.id: z.name for z in cfg.zones}))
+    return 0
+
+
+def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str) -> int:
+    from controller.store import Store
+
+    cfg = loaded.config
+    tz = cfg.station.tz
+    first = start or _today(loaded)
+    last = end or first
+    begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    db = cfg.station.data_dir / "broadcastctl.sqlite3"
+    if not db.exists():
+        print(f"尚无播出记录 / no as-run record yet ({db})", file=sys.stderr)
+        return 1
+    store = Store(db)
+    try:
+        rows = store.between(begin, until)
+    finally:
+        store.close()
+    if fmt == "json":
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        sys.stdout.write(asrun_csv(rows))
+    else:
+        print(asrun_table(rows))
+    return 0
+
+
+def _run(loaded: LoadedConfig) -> int:
+    import uvicorn
+
+    from controller.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    api = loaded.config.api
+    uvicorn.run(create_app(loaded), host=api.host, port=api.port, workers=1, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

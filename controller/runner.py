@@ -1,0 +1,285 @@
+"""The airing runner: one airing from power-up to the record's last line (DESIGN.md §2.1–2.5)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from controller.clock import Clock, mono_to_wall, wall_to_mono
+from controller.config.models import Config, ZoneConfig
+from controller.config.playlists import Playlist
+from controller.player import (
+    AudioStarted,
+    ClipFailed,
+    ClipFinished,
+    ClipStarted,
+    Player,
+    PlayerEvent,
+    PlayResult,
+    Program,
+)
+from controller.planner import Airing
+from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
+from controller.store import Outcome, Store
+
+log = logging.getLogger(__name__)
+
+RunKind = Literal["start", "join"]
+
+
+@dataclass
+class RunnerContext:
+    config: Config
+    clock: Clock
+    store: Store
+    bank: RelayBank
+    chain: PowerChain
+    playlists: dict[str, Playlist]
+    new_player: Any  # Callable[[Callable[[PlayerEvent], None]], Player]
+
+
+@dataclass
+class ZoneLive:
+    zone: ZoneConfig
+    end: datetime
+    relay: str = "off"  # off | confirmed | commanded | failed
+    on_air: bool = False
+
+
+@dataclass
+class AiringState:
+    """What the status API shows about a running airing."""
+
+    airing: Airing
+    kind: RunKind
+    phase: str = "waking"  # waking | power_on | zones_on | on_air | closing | done
+    zones: dict[str, ZoneLive] = field(default_factory=dict)
+    clips: list[dict[str, Any]] = field(default_factory=list)
+    audio_start: datetime | None = None
+
+
+class AiringRunner:
+    def __init__(self, airing: Airing, kind: RunKind, ctx: RunnerContext) -> None:
+        self.airing = airing
+        self.kind = kind
+        self.ctx = ctx
+        self.state = AiringState(airing, kind)
+        self.player: Player | None = None
+        self._loop = asyncio.get_running_loop()
+        zones = {z.id: z for z in ctx.config.zones}
+        for plan in airing.on_air_zones:
+            self.state.zones[plan.zone] = ZoneLive(zones[plan.zone], plan.end)
+
+    # -- the airing, step by step ------------------------------------------------------------
+
+    async def run(self) -> None:
+        a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
+        store.open_rows(a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones])
+        for z in a.zones:
+            if z.status == "blackout":
+                store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
+        if not self.state.zones:
+            self.state.phase = "done"
+            return
+        previous = store.rows(a.id)
+        if self.kind == "join":
+            store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
+        chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
+        try:
+            await self._sleep_until(chain_at)
+            self.state.phase = "power_on"
+            await self.ctx.chain.acquire(self._deadman(a.audio_end + timedelta(seconds=sched.postroll_s)))
+            try:
+                await self._air(previous)
+            finally:
+                if not self._cancelling():
+                    await asyncio.sleep(sched.postroll_s)
+                await self.ctx.chain.release()
+        finally:
+            self.state.phase = "done"
+
+    async def _air(self, previous: list[Any]) -> None:
+        a, sched = self.airing, self.ctx.config.schedule
+        await self._sleep_until(a.start - timedelta(seconds=sched.preroll_s))
+        self.state.phase = "zones_on"
+        live = await self._zones_on()
+        if not live:
+            return
+        self.state.phase = "on_air"
+        rearm = asyncio.create_task(self._rearm_loop())
+        cuts = [asyncio.create_task(self._cut_at(z)) for z in live if z.end < a.audio_end]
+        try:
+            result = await self._play(previous)
+        except asyncio.CancelledError:
+            if self.player:
+                self.player.stop()
+            await self._zones_off(list(self.state.zones.values()))
+            self.ctx.store.update(a.id, list(self.state.zones), reason="守护进程停止 / daemon stopped")
+            raise
+        finally:
+            rearm.cancel()
+            for task in cuts:
+                task.cancel()
+        self.state.phase = "closing"
+        await self._finish(result)
+
+    async def _zones_on(self) -> list[ZoneLive]:
+        a = self.airing
+        deadman = self._deadman(a.audio_end)
+        switches = await asyncio.gather(
+            *(self.ctx.bank.switch_zone(z.zone, True, deadman) for z in self.state.zones.values())
+        )
+        live = []
+        for sw in switches:
+            zone = self.state.zones[sw.zone]
+            zone.relay = sw.result
+            self._record_switch(sw)
+            if sw.result == "failed":
+                reason = f"继电器未确认 / relay: {sw.error}"
+                self.ctx.store.close_open(a.id, "failed", reason, zones=[sw.zone])
+                del self.state.zones[sw.zone]
+            else:
+                zone.on_air = True
+                live.append(zone)
+        return live
+
+    async def _play(self, previous: list[Any]) -> PlayResult:
+        a, cfg = self.airing, self.ctx.config
+        playlist = self.ctx.playlists[a.playlist]
+        rate = cfg.audio.sample_rate
+        start = a.start
+        if self.kind == "join" or self.ctx.clock.now() > a.start:
+            start = max(a.start, self.ctx.clock.now() + timedelta(seconds=0.5))
+        cut_short = a.audio_end < a.end
+        fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
+        total = round((a.audio_end - start).total_seconds() * rate)
+        program = Program(
+            clips=playlist.clips,
+            gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
+            start_mono=wall_to_mono(self.ctx.clock, start),
+            total_frames=max(total, 0),
+            fade_out_frames=min(round(fade_s * rate), max(total, 0)),
+            first_clip=_resume_clip(previous, len(playlist.clips)),
+            label=_label(a) + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
+        )
+        self.player = self.ctx.new_player(self._on_player_event)
+        self.player.start(program)
+        result: PlayResult | None = await asyncio.to_thread(self.player.wait)
+        assert result is not None  # wait() without a timeout always returns the result
+        return result
+
+    async def _finish(self, result: PlayResult) -> None:
+        a, store = self.airing, self.ctx.store
+        live = [z for z in self.state.zones.values() if z.on_air]
+        end_wall = self._now_iso()
+        await self._zones_off(live)
+        outcome: Outcome = "joined" if self.kind == "join" else "aired"
+        if result.reason in ("complete", "cut"):
+            for zone in live:
+                plan = next(z for z in a.zones if z.zone == zone.zone.id)
+                if plan.status == "cut":
+                    reason = f"静默期 / blackout: {plan.blackout}"
+                    store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
+            reason = "" if result.error is None else str(result.error)
+            store.close_open(a.id, outcome, reason, audio_end=end_wall)
+        else:
+            store.close_open(a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}")
+
+    async def _zones_off(self, zones: list[ZoneLive]) -> None:
+        switches = await asyncio.gather(
+            *(self.ctx.bank.switch_zone(z.zone, False, None) for z in zones)
+        )
+        for zone, sw in zip(zones, switches, strict=True):
+            zone.on_air = False
+            zone.relay = "off" if sw.result != "failed" else "failed"
+            self._record_switch(sw)
+
+    async def _cut_at(self, zone: ZoneLive) -> None:
+        """A blackout starts inside the airing: this zone goes silent at its start."""
+        await self._sleep_until(zone.end)
+        if zone.end >= self.airing.audio_end:
+            return
+        await self._zones_off([zone])
+        plan = next(z for z in self.airing.zones if z.zone == zone.zone.id)
+        self.ctx.store.close_open(
+            self.airing.id, "cut", f"静默期 / blackout: {plan.blackout}", zones=[zone.zone.id],
+            audio_end=self._now_iso(),
+        )
+
+    async def _rearm_loop(self) -> None:
+        sched = self.ctx.config.schedule
+        while True:
+            await asyncio.sleep(sched.rearm_s)
+            deadman = self._deadman(self.airing.audio_end)
+            for z in [z for z in self.state.zones.values() if z.on_air]:
+                sw = await self.ctx.bank.switch_zone(z.zone, True, deadman)
+                if sw.result == "failed":
+                    log.error("zone %s dead-man re-arm failed: %s", z.zone.id, sw.error)
+            await self.ctx.chain.rearm(
+                self._deadman(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
+            )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _on_player_event(self, event: PlayerEvent) -> None:
+        """Called on the player thread; the record is written on the event loop."""
+        self._loop.call_soon_threadsafe(self._handle_event, event)
+
+    def _handle_event(self, event: PlayerEvent) -> None:
+        a, store = self.airing, self.ctx.store
+        zones = [z.zone.id for z in self.state.zones.values() if z.on_air]
+        if isinstance(event, AudioStarted):
+            self.state.audio_start = mono_to_wall(self.ctx.clock, event.first_frame_mono)
+            store.update(a.id, zones, audio_start=self.state.audio_start.isoformat(), state="on_air")
+            return
+        if isinstance(event, ClipStarted):
+            self.state.clips.append({"index": event.index, "file": event.path.name,
+                                     "started": self._now_iso(), "complete": False})  # fmt: skip
+        elif isinstance(event, ClipFinished) and self.state.clips:
+            self.state.clips[-1]["complete"] = event.complete
+        elif isinstance(event, ClipFailed):
+            self.state.clips.append({"index": event.index, "file": event.path.name,
+                                     "error": event.reason, "complete": False})  # fmt: skip
+        else:
+            return
+        store.update(a.id, zones, clips=self.state.clips)
+
+    def _record_switch(self, sw: ZoneSwitch) -> None:
+        prefix = "relay_on" if sw.on else "relay_off"
+        fields = {f"{prefix}_at": sw.at.isoformat(), prefix: sw.result}
+        self.ctx.store.update(self.airing.id, [sw.zone], **fields)
+
+    def _deadman(self, until: datetime) -> float:
+        left = (until - self.ctx.clock.now()).total_seconds()
+        return max(left, 0.0) + self.ctx.config.schedule.deadman_margin_s
+
+    async def _sleep_until(self, when: datetime) -> None:
+        delay = (when - self.ctx.clock.now()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _now_iso(self) -> str:
+        tz = self.ctx.config.station.tz
+        return self.ctx.clock.now().astimezone(tz).isoformat(timespec="milliseconds")
+
+    def _cancelling(self) -> bool:
+        task = asyncio.current_task()
+        return task is not None and task.cancelling() > 0
+
+
+def _resume_clip(previous: list[Any], count: int) -> int:
+    """A join restarts the clip that was playing when the last run stopped (a clip boundary)."""
+    for row in previous:
+        if row.clips:
+            last = row.clips[-1]
+            index = int(last.get("index", 0))
+            return (index + 1) % count if last.get("complete") else index % count
+    return 0
+
+
+def _label(airing: Airing) -> str:
+    return f"{airing.start:%Y%m%d-%H%M%S}-{airing.slot}"
+

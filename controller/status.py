@@ -1,0 +1,89 @@
+"""The station's status as plain data: what airs now, what airs next, how the devices are."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from controller.planner import airing_to_dict
+from controller.runner import AiringRunner
+
+if TYPE_CHECKING:
+    from controller.app import Services
+
+
+def station_status(svc: Services) -> dict[str, Any]:
+    cfg = svc.loaded.config
+    tz = cfg.station.tz
+    now = svc.clock.now().astimezone(tz)
+    station = svc.station
+    upcoming = [a for a in station.airings(now, now + timedelta(days=2)) if a.id not in station.runners]
+    return {
+        "station": cfg.station.name,
+        "now": now.isoformat(timespec="seconds"),
+        "timezone": cfg.station.timezone,
+        "on_air": [_airing(r) for r in list(station.runners.values())],
+        "next": [airing_to_dict(a) for a in upcoming[:6]],
+        "zones": [
+            {"id": z.id, "name": z.name, "relays": [_channel(svc, ref) for ref in z.relays]}
+            for z in cfg.zones
+        ],
+        "amplifiers": [_channel(svc, a.relay) for a in cfg.amplifiers],
+        "devices": [_device(svc, device_id) for device_id in svc.relays],
+        "mqtt": svc.mqtt.health() if svc.mqtt else None,
+    }
+
+
+def _airing(runner: AiringRunner) -> dict[str, Any]:
+    a, state = runner.airing, runner.state
+    out: dict[str, Any] = {
+        "id": a.id,
+        "slot": a.slot,
+        "kind": state.kind,
+        "phase": state.phase,
+        "start": a.start.isoformat(),
+        "end": a.end.isoformat(),
+        "audio_end": a.audio_end.isoformat(),
+        "audio_start": state.audio_start.isoformat() if state.audio_start else None,
+        "zones": [
+            {"id": z.zone.id, "name": z.zone.name, "relay": z.relay, "on_air": z.on_air,
+             "until": z.end.isoformat()}  # fmt: skip
+            for z in state.zones.values()
+        ],
+        "clip": None,
+    }
+    if runner.player is not None:
+        snap = runner.player.snapshot()
+        out["clip"] = {
+            "index": snap.clip_index,
+            "file": snap.clip_path.name if snap.clip_path else None,
+            "position_s": round(snap.position_s, 1),
+            "state": snap.state,
+        }
+    return out
+
+
+def _channel(svc: Services, ref: str) -> dict[str, Any]:
+    device_id, _, channel = ref.rpartition(":")
+    st = svc.relays[device_id].status(int(channel))
+    return {
+        "relay": ref,
+        "state": st.state,
+        "confirmed": st.confirmed,
+        "since": st.since.isoformat() if st.since else None,
+    }
+
+
+def _device(svc: Services, device_id: str) -> dict[str, Any]:
+    device = svc.relays[device_id]
+    health = device.health()
+    return {
+        "id": device_id,
+        "available": health.available,
+        "last_error": health.last_error,
+        "last_seen": health.last_seen.isoformat() if health.last_seen else None,
+        "channels": [
+            {"channel": c, "state": device.status(c).state, "confirmed": device.status(c).confirmed}
+            for c in range(1, device.channels + 1)
+        ],
+    }

@@ -1,0 +1,148 @@
+"""The real daemon as a separate process, on a station folder the test writes (config, clips)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import wave
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from peers.mosquitto import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def make_tone(path: Path, seconds: float, freq: int) -> Path:
+    """A clip made by ffmpeg's sine source, so every test clip is real, decodable audio."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         f"sine=frequency={freq}:duration={seconds}:sample_rate=44100", "-ac", "1", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def station_time(offset_s: float) -> datetime:
+    """A moment `offset_s` from now, in station time, on a whole second."""
+    now = datetime.now(SH) + timedelta(seconds=offset_s)
+    return now.replace(microsecond=0)
+
+
+class StationDir:
+    """A station folder: config.yaml, playlists/, audio/ with two short tones."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "audio").mkdir(parents=True, exist_ok=True)
+        (root / "playlists").mkdir(exist_ok=True)
+        make_tone(root / "audio" / "a.wav", 0.8, 440)
+        make_tone(root / "audio" / "b.mp3", 0.8, 660)
+        (root / "playlists" / "p.yaml").write_text(
+            "order: sequential\ngap_s: 0.3\nclips: [a.wav, b.mp3]\n", encoding="utf-8"
+        )
+        self.api_port = free_port()
+
+    def write_config(self, config: dict[str, Any]) -> Path:
+        base: dict[str, Any] = {
+            "station": {"name": "测试站", "timezone": "Asia/Shanghai"},
+            "api": {"listen": f"127.0.0.1:{self.api_port}"},
+            "audio": {"output": {"type": "file", "dir": "var/aircheck"}, "fade_out_s": 0.5},
+        }
+        path = self.root / "config.yaml"
+        path.write_text(yaml.safe_dump({**base, **config}, allow_unicode=True), encoding="utf-8")
+        return path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "var" / "broadcastctl.sqlite3"
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.db.exists():
+            return []
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as db:
+            db.row_factory = sqlite3.Row
+            found = db.execute("SELECT * FROM asrun ORDER BY planned_start, zone").fetchall()
+        return [{**dict(r), "clips": json.loads(r["clips"])} for r in found]
+
+    def airchecks(self) -> list[tuple[Path, int]]:
+        """(path, frames) of every air-check recording."""
+        out = []
+        for path in sorted((self.root / "var" / "aircheck").glob("*.wav")):
+            with wave.open(str(path)) as w:
+                out.append((path, w.getnframes()))
+        return out
+
+
+class Daemon:
+    """`broadcastctl run` in a child process; its log is kept for failure messages."""
+
+    def __init__(self, station: StationDir) -> None:
+        self.station = station
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = station.root / "daemon.log"
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC"}  # the host runs in UTC
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "controller.cli", "run", "--config",
+                 str(self.station.root / "config.yaml")],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                self.get("/healthz")
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        raise TimeoutError(f"daemon not healthy after {timeout} s:\n{self.log()}")
+
+    def get(self, path: str) -> Any:
+        url = f"http://127.0.0.1:{self.station.api_port}{path}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.loads(response.read())
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+
+def wall(mono: float) -> float:
+    """A time.monotonic() reading of this process as Unix time."""
+    return time.time() - (time.monotonic() - mono)
+
+
+def wait_until(moment: datetime, extra_s: float = 0.0) -> None:
+    delay = (moment - datetime.now(SH)).total_seconds() + extra_s
+    if delay > 0:
+        time.sleep(delay)
