@@ -1,4 +1,4 @@
-"""The `broadcastctl` command: run the daemon, check the config, preview the plan, read the record."""
+"""The `broadcastctl` command: run the daemon, check config, preview the plan, read the record."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from controller.tables import asrun_csv, asrun_table, plan_table
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="broadcastctl", description="广电站播控 / broadcast controller")
+    parser = argparse.ArgumentParser(
+        prog="broadcastctl", description="广电站播控 / broadcast controller"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(loaded)
     if args.command == "plan":
         return _plan(loaded, args.from_, args.days, args.json)
-    return _asrun(loaded, args.from_, args.to, "json" if args.json else "csv" if args.csv else "text")
+    return _asrun(
+        loaded, args.from_, args.to, "json" if args.json else "csv" if args.csv else "text"
+    )
 
 
 def _today(loaded: LoadedConfig) -> date:
@@ -101,7 +105,9 @@ def _run(loaded: LoadedConfig) -> int:
     from controller.app import create_app
 
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     api = loaded.config.api
     uvicorn.run(create_app(loaded), host=api.host, port=api.port, workers=1, log_level="info")

@@ -60,7 +60,11 @@ def due_actions(
             actions.append(Action("join", airing))
         elif left > 0:
             actions.append(
-                Action("missed", airing, f"启动时仅剩 {left:.0f} 秒，不足以加入 / only {left:.0f} s left")
+                Action(
+                    "missed",
+                    airing,
+                    f"启动时仅剩 {left:.0f} 秒，不足以加入 / only {left:.0f} s left",
+                )
             )
         elif alive_since is not None and airing.start >= alive_since:
             actions.append(Action("missed", airing, "守护进程未运行 / daemon was not running"))

@@ -125,7 +125,9 @@ def airings_between(
                 continue
             end = start + timedelta(seconds=slot.duration)
             zones = tuple(plan_zone(z, start, end, blackouts) for z in slot_zones(config, slot))
-            out.append(Airing(airing_id(slot.name, start), slot.name, start, end, slot.playlist, zones))
+            out.append(
+                Airing(airing_id(slot.name, start), slot.name, start, end, slot.playlist, zones)
+            )
         day += timedelta(days=1)
     out.sort(key=lambda a: (a.start, a.slot))
     return out

@@ -41,7 +41,7 @@ class RelayBank:
         return self.devices[device], channel
 
     async def switch(self, ref: str, on: bool, deadman_s: float | None = None) -> str:
-        """Switch one relay; returns its confirmation ('confirmed'/'commanded'); raises RelayError."""
+        """Switch one relay; returns 'confirmed' or 'commanded'; raises RelayError."""
         device, channel = self.channel(ref)
         result = await device.switch(channel, on, deadman_s=deadman_s if on else None)
         return result.confirmation
@@ -65,7 +65,11 @@ class RelayBank:
         results = await asyncio.gather(
             *(self.switch(ref, False) for ref in unique), return_exceptions=True
         )
-        return [f"{ref}: {r}" for ref, r in zip(unique, results, strict=True) if isinstance(r, BaseException)]
+        return [
+            f"{ref}: {r}"
+            for ref, r in zip(unique, results, strict=True)
+            if isinstance(r, BaseException)
+        ]
 
 
 class PowerChain:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from controller.clock import Clock, mono_to_wall, wall_to_mono
 from controller.config.models import Config, ZoneConfig
 from controller.config.playlists import Playlist
+from controller.planner import Airing
 from controller.player import (
     AudioStarted,
     ClipFailed,
@@ -21,7 +22,6 @@ from controller.player import (
     PlayResult,
     Program,
 )
-from controller.planner import Airing
 from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
 from controller.store import Outcome, Store
 
@@ -77,7 +77,9 @@ class AiringRunner:
 
     async def run(self) -> None:
         a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
-        store.open_rows(a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones])
+        store.open_rows(
+            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones]
+        )
         for z in a.zones:
             if z.status == "blackout":
                 store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
@@ -91,7 +93,9 @@ class AiringRunner:
         try:
             await self._sleep_until(chain_at)
             self.state.phase = "power_on"
-            await self.ctx.chain.acquire(self._deadman(a.audio_end + timedelta(seconds=sched.postroll_s)))
+            await self.ctx.chain.acquire(
+                self._deadman(a.audio_end + timedelta(seconds=sched.postroll_s))
+            )
             try:
                 await self._air(previous)
             finally:
@@ -117,7 +121,9 @@ class AiringRunner:
             if self.player:
                 self.player.stop()
             await self._zones_off(list(self.state.zones.values()))
-            self.ctx.store.update(a.id, list(self.state.zones), reason="守护进程停止 / daemon stopped")
+            self.ctx.store.update(
+                a.id, list(self.state.zones), reason="守护进程停止 / daemon stopped"
+            )
             raise
         finally:
             rearm.cancel()
@@ -163,7 +169,8 @@ class AiringRunner:
             total_frames=max(total, 0),
             fade_out_frames=min(round(fade_s * rate), max(total, 0)),
             first_clip=_resume_clip(previous, len(playlist.clips)),
-            label=_label(a) + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
+            label=_label(a)
+            + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
         )
         self.player = self.ctx.new_player(self._on_player_event)
         self.player.start(program)
@@ -174,7 +181,14 @@ class AiringRunner:
     async def _finish(self, result: PlayResult) -> None:
         a, store = self.airing, self.ctx.store
         live = [z for z in self.state.zones.values() if z.on_air]
-        end_wall = self._now_iso()
+        tz = self.ctx.config.station.tz
+        last = result.last_frame_mono
+        end_wall = (
+            mono_to_wall(self.ctx.clock, last).astimezone(tz).isoformat(timespec="milliseconds")
+            if last is not None
+            else self._now_iso()
+        )
+        store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
         await self._zones_off(live)
         outcome: Outcome = "joined" if self.kind == "join" else "aired"
         if result.reason in ("complete", "cut"):
@@ -186,7 +200,9 @@ class AiringRunner:
             reason = "" if result.error is None else str(result.error)
             store.close_open(a.id, outcome, reason, audio_end=end_wall)
         else:
-            store.close_open(a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}")
+            store.close_open(
+                a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}"
+            )
 
     async def _zones_off(self, zones: list[ZoneLive]) -> None:
         switches = await asyncio.gather(
@@ -205,7 +221,10 @@ class AiringRunner:
         await self._zones_off([zone])
         plan = next(z for z in self.airing.zones if z.zone == zone.zone.id)
         self.ctx.store.close_open(
-            self.airing.id, "cut", f"静默期 / blackout: {plan.blackout}", zones=[zone.zone.id],
+            self.airing.id,
+            "cut",
+            f"静默期 / blackout: {plan.blackout}",
+            zones=[zone.zone.id],
             audio_end=self._now_iso(),
         )
 
@@ -233,16 +252,31 @@ class AiringRunner:
         zones = [z.zone.id for z in self.state.zones.values() if z.on_air]
         if isinstance(event, AudioStarted):
             self.state.audio_start = mono_to_wall(self.ctx.clock, event.first_frame_mono)
-            store.update(a.id, zones, audio_start=self.state.audio_start.isoformat(), state="on_air")
+            start = self.state.audio_start.astimezone(self.ctx.config.station.tz)
+            store.update(
+                a.id, zones, audio_start=start.isoformat(timespec="milliseconds"), state="on_air"
+            )
             return
         if isinstance(event, ClipStarted):
-            self.state.clips.append({"index": event.index, "file": event.path.name,
-                                     "started": self._now_iso(), "complete": False})  # fmt: skip
+            self.state.clips.append(
+                {
+                    "index": event.index,
+                    "file": event.path.name,
+                    "started": self._now_iso(),
+                    "complete": False,
+                }
+            )
         elif isinstance(event, ClipFinished) and self.state.clips:
             self.state.clips[-1]["complete"] = event.complete
         elif isinstance(event, ClipFailed):
-            self.state.clips.append({"index": event.index, "file": event.path.name,
-                                     "error": event.reason, "complete": False})  # fmt: skip
+            self.state.clips.append(
+                {
+                    "index": event.index,
+                    "file": event.path.name,
+                    "error": event.reason,
+                    "complete": False,
+                }
+            )
         else:
             return
         store.update(a.id, zones, clips=self.state.clips)
@@ -282,4 +316,3 @@ def _resume_clip(previous: list[Any], count: int) -> int:
 
 def _label(airing: Airing) -> str:
     return f"{airing.start:%Y%m%d-%H%M%S}-{airing.slot}"
-

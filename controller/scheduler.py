@@ -35,9 +35,7 @@ class Waker:
 
     def at(self, when: datetime, key: str, job: Job) -> None:
         """Wake `job` at `when`; the same key again replaces the earlier wake-up."""
-        self._scheduler.add_job(
-            job, "date", run_date=when, id=f"wake:{key}", replace_existing=True
-        )
+        self._scheduler.add_job(job, "date", run_date=when, id=f"wake:{key}", replace_existing=True)
 
     def every(self, seconds: float, job: Job) -> None:
         """A watchdog tick: bounds how late anything can be after a wall-clock jump."""

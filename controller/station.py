@@ -56,7 +56,7 @@ class Station:
         self.started = True
 
     async def stop(self) -> None:
-        """Stop every airing (relays off, amplifiers off); their rows stay open for the next start."""
+        """Stop every airing, relays and amplifiers off; their rows stay open for the next start."""
         self.waker.shutdown()
         for task in self._tasks.values():
             task.cancel()
@@ -111,8 +111,9 @@ class Station:
             a = action.airing
             if action.kind == "missed":
                 outcome: Outcome = "failed" if orphans and a.id in orphans else "missed"
-                self.ctx.store.open_rows(a.id, a.slot, a.playlist, a.start, a.end,
-                                         [(z.zone, z.end) for z in a.zones])  # fmt: skip
+                self.ctx.store.open_rows(
+                    a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones]
+                )
                 self.ctx.store.close_open(a.id, outcome, action.reason)
                 log.warning("airing %s %s: %s", a.id, outcome, action.reason)
                 continue
@@ -129,7 +130,9 @@ class Station:
             raise
         except Exception as exc:
             log.exception("airing %s crashed", runner.airing.id)
-            self.ctx.store.close_open(runner.airing.id, "failed", f"内部错误 / internal error: {exc}")
+            self.ctx.store.close_open(
+                runner.airing.id, "failed", f"内部错误 / internal error: {exc}"
+            )
             await self.ctx.bank.drive_off(self._refs_of([runner.airing]))
         finally:
             self._tasks.pop(runner.airing.id, None)

@@ -17,7 +17,9 @@ def station_status(svc: Services) -> dict[str, Any]:
     tz = cfg.station.tz
     now = svc.clock.now().astimezone(tz)
     station = svc.station
-    upcoming = [a for a in station.airings(now, now + timedelta(days=2)) if a.id not in station.runners]
+    upcoming = [
+        a for a in station.airings(now, now + timedelta(days=2)) if a.id not in station.runners
+    ]
     return {
         "station": cfg.station.name,
         "now": now.isoformat(timespec="seconds"),
@@ -46,8 +48,13 @@ def _airing(runner: AiringRunner) -> dict[str, Any]:
         "audio_end": a.audio_end.isoformat(),
         "audio_start": state.audio_start.isoformat() if state.audio_start else None,
         "zones": [
-            {"id": z.zone.id, "name": z.zone.name, "relay": z.relay, "on_air": z.on_air,
-             "until": z.end.isoformat()}  # fmt: skip
+            {
+                "id": z.zone.id,
+                "name": z.zone.name,
+                "relay": z.relay,
+                "on_air": z.on_air,
+                "until": z.end.isoformat(),
+            }
             for z in state.zones.values()
         ],
         "clip": None,

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS asrun (
     relay_on TEXT,
     audio_start TEXT,
     audio_end TEXT,
+    frames INTEGER,
     relay_off_at TEXT,
     relay_off TEXT,
     joined_at TEXT,
@@ -45,10 +46,26 @@ CREATE TABLE IF NOT EXISTS station_state (key TEXT PRIMARY KEY, value TEXT NOT N
 """
 
 COLUMNS = (
-    "airing_id", "slot", "zone", "planned_start", "planned_end", "zone_end", "playlist", "state",
-    "relay_on_at", "relay_on", "audio_start", "audio_end", "relay_off_at", "relay_off",
-    "joined_at", "clips", "outcome", "reason",
-)  # fmt: skip
+    "airing_id",
+    "slot",
+    "zone",
+    "planned_start",
+    "planned_end",
+    "zone_end",
+    "playlist",
+    "state",
+    "relay_on_at",
+    "relay_on",
+    "audio_start",
+    "audio_end",
+    "frames",
+    "relay_off_at",
+    "relay_off",
+    "joined_at",
+    "clips",
+    "outcome",
+    "reason",
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,7 @@ class AsRunRow:
     relay_on: str | None
     audio_start: str | None
     audio_end: str | None
+    frames: int | None
     relay_off_at: str | None
     relay_off: str | None
     joined_at: str | None
@@ -104,9 +122,14 @@ class Store:
             self._db.execute("COMMIT")
 
     def open_rows(
-        self, airing_id: str, slot: str, playlist: str, start: datetime, end: datetime,
+        self,
+        airing_id: str,
+        slot: str,
+        playlist: str,
+        start: datetime,
+        end: datetime,
         zones: list[tuple[str, datetime]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Create the airing's rows (idempotent: a restart keeps the rows it finds)."""
         now = _now()
         with self._tx() as db:
@@ -114,16 +137,26 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO asrun (airing_id, slot, zone, planned_start,"
                     " planned_end, zone_end, playlist, updated_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (airing_id, slot, zone, start.isoformat(), end.isoformat(),
-                     zone_end.isoformat(), playlist, now),
-                )  # fmt: skip
+                    (
+                        airing_id,
+                        slot,
+                        zone,
+                        start.isoformat(),
+                        end.isoformat(),
+                        zone_end.isoformat(),
+                        playlist,
+                        now,
+                    ),
+                )
 
     def update(self, airing_id: str, zones: list[str] | None = None, **fields: Any) -> None:
         """Set columns on the airing's rows (all zones, or the ones named)."""
         bad = set(fields) - set(COLUMNS)
         if bad:
             raise ValueError(f"unknown as-run columns {sorted(bad)}")
-        values = [json.dumps(v, ensure_ascii=False) if k == "clips" else v for k, v in fields.items()]
+        values = [
+            json.dumps(v, ensure_ascii=False) if k == "clips" else v for k, v in fields.items()
+        ]
         sets = ", ".join(f"{k} = ?" for k in fields) + ", updated_at = ?"
         sql = f"UPDATE asrun SET {sets} WHERE airing_id = ?"
         params: list[Any] = [*values, _now(), airing_id]
@@ -134,12 +167,18 @@ class Store:
             db.execute(sql, params)
 
     def close_open(
-        self, airing_id: str, outcome: Outcome, reason: str, zones: list[str] | None = None,
+        self,
+        airing_id: str,
+        outcome: Outcome,
+        reason: str,
+        zones: list[str] | None = None,
         **fields: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """End the airing's still-open rows (all zones, or the ones named) with `outcome`."""
         sets = ", ".join(f"{k} = ?" for k in fields)
-        sets = (sets + ", " if sets else "") + "outcome = ?, reason = ?, state = 'done', updated_at = ?"
+        sets = (
+            sets + ", " if sets else ""
+        ) + "outcome = ?, reason = ?, state = 'done', updated_at = ?"
         sql = f"UPDATE asrun SET {sets} WHERE airing_id = ? AND outcome IS NULL"
         params: list[Any] = [*fields.values(), outcome, reason, _now(), airing_id]
         if zones is not None:
@@ -177,12 +216,16 @@ class Store:
 
     def get_state(self, key: str) -> str | None:
         with self._lock:
-            row = self._db.execute("SELECT value FROM station_state WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT value FROM station_state WHERE key = ?", (key,)
+            ).fetchone()
         return None if row is None else str(row[0])
 
     def set_state(self, key: str, value: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO station_state (key, value) VALUES (?, ?)", (key, value))
+            db.execute(
+                "INSERT OR REPLACE INTO station_state (key, value) VALUES (?, ?)", (key, value)
+            )
 
 
 def _now() -> str:

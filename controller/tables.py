@@ -24,8 +24,10 @@ def _pad(text: str, width: int) -> str:
 
 def render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(_width(c) for c in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip()
-             for line in [header, *rows]]  # fmt: skip
+    lines = [
+        "  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -42,28 +44,49 @@ def plan_table(airings: Sequence[Airing], zone_names: dict[str, str]) -> str:
             elif z.status == "blackout":
                 detail += f" ({z.blackout})"
             first = i == 0
-            rows.append([
-                f"{a.start:%Y-%m-%d %a}" if first else "",
-                f"{a.start:%H:%M:%S}-{a.end:%H:%M:%S}" if first else "",
-                a.slot if first else "",
-                a.playlist if first else "",
-                f"{zone_names.get(z.zone, z.zone)} ({z.zone})",
-                detail,
-            ])  # fmt: skip
-    return render(["日期 date", "时间 time", "时段 slot", "节目单 playlist", "区域 zone", "状态 status"], rows)
+            rows.append(
+                [
+                    f"{a.start:%Y-%m-%d %a}" if first else "",
+                    f"{a.start:%H:%M:%S}-{a.end:%H:%M:%S}" if first else "",
+                    a.slot if first else "",
+                    a.playlist if first else "",
+                    f"{zone_names.get(z.zone, z.zone)} ({z.zone})",
+                    detail,
+                ]
+            )
+    return render(
+        ["日期 date", "时间 time", "时段 slot", "节目单 playlist", "区域 zone", "状态 status"], rows
+    )
 
 
 def asrun_table(rows: Sequence[AsRunRow]) -> str:
     if not rows:
         return "范围内没有播出记录 / no as-run rows in this range"
     body = [
-        [r.planned_start[:19].replace("T", " "), r.slot, r.zone, r.outcome or "(进行中 open)",
-         (r.audio_start or "")[11:23], (r.audio_end or "")[11:23], r.relay_on or "",
-         str(len(r.clips)), r.reason]
+        [
+            r.planned_start[:19].replace("T", " "),
+            r.slot,
+            r.zone,
+            r.outcome or "(进行中 open)",
+            (r.audio_start or "")[11:23],
+            (r.audio_end or "")[11:23],
+            r.relay_on or "",
+            str(len(r.clips)),
+            r.reason,
+        ]
         for r in rows
-    ]  # fmt: skip
-    header = ["计划开始 planned", "时段 slot", "区域 zone", "结果 outcome", "音频开始 audio start",
-              "音频结束 audio end", "继电器 relay", "片段 clips", "原因 reason"]  # fmt: skip
+    ]
+    header = [
+        "计划开始 planned",
+        "时段 slot",
+        "区域 zone",
+        "结果 outcome",
+        "音频开始 audio start",
+        "音频结束 audio end",
+        "继电器 relay",
+        "片段 clips",
+        "原因 reason",
+    ]
     return render(header, body)
 
 

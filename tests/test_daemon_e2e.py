@@ -33,28 +33,62 @@ class Rig:
         self.daemon = Daemon(self.station)
 
     def config(self, slots: list[dict[str, Any]], **extra: Any) -> None:
-        schedule = {"preroll_s": PREROLL, "postroll_s": POSTROLL, "min_join_s": 3,
-                    "deadman_margin_s": 3, "rearm_s": 1, "slots": slots}  # fmt: skip
+        schedule = {
+            "preroll_s": PREROLL,
+            "postroll_s": POSTROLL,
+            "min_join_s": 3,
+            "deadman_margin_s": 3,
+            "rearm_s": 1,
+            "slots": slots,
+        }
         schedule.update(extra.pop("schedule", {}))
-        self.station.write_config({
-            "mqtt": {"host": self.broker.host, "port": self.broker.port, "keepalive_s": 5,
-                     "reconnect_max_s": 1},
-            "relays": [
-                {"id": "rack", "type": "tasmota", "topic": self.rack.topic, "channels": 2,
-                 "confirm_timeout_s": 1.5},
-                {"id": "east", "type": "tasmota", "topic": self.east.topic, "confirm_timeout_s": 1.5},
-                {"id": "west", "type": "tasmota", "topic": self.west.topic, "confirm_timeout_s": 1.5},
-            ],
-            "amplifiers": [{"relay": "rack:1", "settle_s": SETTLE}, {"relay": "rack:2", "settle_s": SETTLE}],
-            "zones": [{"id": "east", "name": "东村", "relays": ["east:1"]},
-                      {"id": "west", "name": "西村", "relays": ["west:1"]}],
-            "schedule": schedule,
-            **extra,
-        })  # fmt: skip
+        self.station.write_config(
+            {
+                "mqtt": {
+                    "host": self.broker.host,
+                    "port": self.broker.port,
+                    "keepalive_s": 5,
+                    "reconnect_max_s": 1,
+                },
+                "relays": [
+                    {
+                        "id": "rack",
+                        "type": "tasmota",
+                        "topic": self.rack.topic,
+                        "channels": 2,
+                        "confirm_timeout_s": 1.5,
+                    },
+                    {
+                        "id": "east",
+                        "type": "tasmota",
+                        "topic": self.east.topic,
+                        "confirm_timeout_s": 1.5,
+                    },
+                    {
+                        "id": "west",
+                        "type": "tasmota",
+                        "topic": self.west.topic,
+                        "confirm_timeout_s": 1.5,
+                    },
+                ],
+                "amplifiers": [
+                    {"relay": "rack:1", "settle_s": SETTLE},
+                    {"relay": "rack:2", "settle_s": SETTLE},
+                ],
+                "zones": [
+                    {"id": "east", "name": "东村", "relays": ["east:1"]},
+                    {"id": "west", "name": "西村", "relays": ["west:1"]},
+                ],
+                "schedule": schedule,
+                **extra,
+            }
+        )
 
 
 @pytest.fixture
-def rig(tmp_path: Path, mosquitto: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]) -> Iterator[Rig]:
+def rig(
+    tmp_path: Path, mosquitto: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]
+) -> Iterator[Rig]:
     r = Rig(tmp_path, mosquitto, make_tasmota)
     yield r
     r.daemon.stop()
@@ -67,9 +101,10 @@ def slot(name: str, start: datetime, seconds: float) -> dict[str, Any]:
 def powers(double: TasmotaDouble, payload: str) -> list[float]:
     """Unix times at which the double received POWER<1> <payload>."""
     hits: list[ReceivedCommand] = [
-        c for c in double.commands
+        c
+        for c in double.commands
         if c.command.upper() in ("POWER", "POWER1", "POWER2") and c.payload.upper() == payload
-    ]  # fmt: skip
+    ]
     return [wall(c.at) for c in hits]
 
 
@@ -89,7 +124,10 @@ def test_airing_runs_on_time_for_exactly_its_length(rig: Rig) -> None:
     status = rig.daemon.get("/api/status")
     (on_air,) = status["on_air"]
     assert on_air["phase"] == "on_air", rig.daemon.log()
-    assert {z["id"]: z["relay"] for z in on_air["zones"]} == {"east": "confirmed", "west": "confirmed"}
+    assert {z["id"]: z["relay"] for z in on_air["zones"]} == {
+        "east": "confirmed",
+        "west": "confirmed",
+    }
     assert on_air["clip"]["file"] == "a.wav" and 0 < on_air["clip"]["position_s"] < 0.8
     wait_until(t, 4 + POSTROLL + 2.0)
 
@@ -135,12 +173,20 @@ def test_blackouts_cut_one_zone_and_then_every_zone(rig: Rig) -> None:
     rig.config(
         [slot("一", t1, 4), slot("二", t2, 4)],
         blackouts=[
-            {"name": "西村考点", "start": f"{t1 + timedelta(seconds=2):%Y-%m-%dT%H:%M:%S}",
-             "end": f"{t1 + timedelta(seconds=5):%Y-%m-%dT%H:%M:%S}", "zones": ["west"]},
-            {"name": "全镇静默", "start": f"{t2 + timedelta(seconds=2):%Y-%m-%dT%H:%M:%S}",
-             "end": f"{t2 + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}", "zones": "all"},
+            {
+                "name": "西村考点",
+                "start": f"{t1 + timedelta(seconds=2):%Y-%m-%dT%H:%M:%S}",
+                "end": f"{t1 + timedelta(seconds=5):%Y-%m-%dT%H:%M:%S}",
+                "zones": ["west"],
+            },
+            {
+                "name": "全镇静默",
+                "start": f"{t2 + timedelta(seconds=2):%Y-%m-%dT%H:%M:%S}",
+                "end": f"{t2 + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
+                "zones": "all",
+            },
         ],
-    )  # fmt: skip
+    )
     rig.daemon.start()
     wait_until(t2, 4 + POSTROLL + 2.0)
 
@@ -149,7 +195,9 @@ def test_blackouts_cut_one_zone_and_then_every_zone(rig: Rig) -> None:
     west_offs = [x for x in powers(rig.west, "OFF") if x > since]
     assert near(west_offs[0], t1 + timedelta(seconds=2))  # west cut at the blackout's start
     assert near(east_offs[0], t1 + timedelta(seconds=4))  # east airs to the end
-    assert near(east_offs[1], t2 + timedelta(seconds=2)) and near(west_offs[1], t2 + timedelta(seconds=2))
+    assert near(east_offs[1], t2 + timedelta(seconds=2)) and near(
+        west_offs[1], t2 + timedelta(seconds=2)
+    )
 
     outcomes = {(r["slot"], r["zone"]): (r["outcome"], r["reason"]) for r in rig.station.rows()}
     assert outcomes[("一", "east")][0] == "aired"
@@ -180,7 +228,9 @@ def test_kill_9_mid_slot_then_restart_joins_the_same_airing(rig: Rig) -> None:
     assert first_after_join["index"] == interrupted
     for zone in (rig.east, rig.west):
         ons = powers(zone, "ON")
-        assert any(on > datetime.fromisoformat(rows[0]["joined_at"]).timestamp() - 0.5 for on in ons)
+        assert any(
+            on > datetime.fromisoformat(rows[0]["joined_at"]).timestamp() - 0.5 for on in ons
+        )
         assert near(powers(zone, "OFF")[-1], t + timedelta(seconds=10))
         assert not zone.power()
     joined = [f for p, f in rig.station.airchecks() if "join" in p.name]

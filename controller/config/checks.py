@@ -109,8 +109,11 @@ def check_slot_overlaps(config: Config, at: Locator) -> list[str]:
     for (_, a), (j, b) in combinations(slots, 2):
         if _overlap(a, b):
             reason = f"slot {b.name!r} ({_span(b)}) overlaps slot {a.name!r} ({_span(a)})"
-            errors.append(at.error(("schedule", "slots", j, "start"),
-                                   f"{reason}; the station has one audio output"))  # fmt: skip
+            errors.append(
+                at.error(
+                    ("schedule", "slots", j, "start"), f"{reason}; the station has one audio output"
+                )
+            )
     return errors
 
 

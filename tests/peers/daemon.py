@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+
 from peers.mosquitto import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,10 +28,22 @@ SH = ZoneInfo("Asia/Shanghai")
 def make_tone(path: Path, seconds: float, freq: int) -> Path:
     """A clip made by ffmpeg's sine source, so every test clip is real, decodable audio."""
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-         f"sine=frequency={freq}:duration={seconds}:sample_rate=44100", "-ac", "1", str(path)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:duration={seconds}:sample_rate=44100",
+            "-ac",
+            "1",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return path
 
 
@@ -97,10 +110,19 @@ class Daemon:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC"}  # the host runs in UTC
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "controller.cli", "run", "--config",
-                 str(self.station.root / "config.yaml")],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "controller.cli",
+                    "run",
+                    "--config",
+                    str(self.station.root / "config.yaml"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
