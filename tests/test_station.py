@@ -1,0 +1,105 @@
+"""The station in-process with fake relays: recovery at start-up, safe state, a failed zone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from peers.daemon import SH, StationDir
+
+from controller.app import Services, build_services
+from controller.config import load_config
+from controller.planner import airing_id
+from controller.status import station_status
+from controller.store import Store
+from drivers.relays.fake import FakeRelay
+
+
+def write_station(tmp: Path, slots: list[dict[str, Any]]) -> StationDir:
+    station = StationDir(tmp)
+    station.write_config(
+        {
+            "audio": {"output": {"type": "null"}, "fade_out_s": 0.2},
+            "relays": [{"id": "v", "type": "fake", "channels": 3}],
+            "amplifiers": [{"relay": "v:3"}],
+            "zones": [
+                {"id": "east", "name": "东村", "relays": ["v:1"]},
+                {"id": "west", "name": "西村", "relays": ["v:2"]},
+            ],
+            "schedule": {"preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 60, "slots": slots},
+        }
+    )
+    return station
+
+
+def slot(name: str, start: datetime, seconds: float) -> dict[str, Any]:
+    return {"name": name, "start": f"{start:%H:%M:%S}", "duration": f"{seconds}s", "playlist": "p"}
+
+
+def services(station: StationDir) -> Services:
+    return build_services(load_config(station.root / "config.yaml"))
+
+
+def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> None:
+    now = datetime.now(SH).replace(microsecond=0)
+    died = now - timedelta(minutes=50)  # on air when the last process died
+    passed = now - timedelta(minutes=30)  # came and went while the daemon was down
+    short = now - timedelta(seconds=280)  # 20 s left of 300: too little to join
+    station = write_station(
+        tmp_path, [slot("died", died, 300), slot("passed", passed, 300), slot("short", short, 300)]
+    )
+    store = Store(station.db)
+    store.open_rows(
+        airing_id("died", died),
+        "died",
+        "p",
+        died,
+        died + timedelta(seconds=300),
+        [("east", died + timedelta(seconds=300)), ("west", died + timedelta(seconds=300))],
+    )
+    store.set_state("last_alive", (now - timedelta(minutes=45)).isoformat())
+    store.close()
+
+    async def scenario() -> Services:
+        svc = services(station)
+        await svc.start()
+        await svc.stop()
+        return svc
+
+    svc = asyncio.run(scenario())
+    rows = {(r["slot"], r["zone"]): (r["outcome"], r["reason"]) for r in station.rows()}
+    assert rows[("died", "east")][0] == "failed" and "died" in rows[("died", "east")][1]
+    assert rows[("passed", "east")] == ("missed", "守护进程未运行 / daemon was not running")
+    assert rows[("short", "west")][0] == "missed" and " s left" in rows[("short", "west")][1]
+    assert len(rows) == 6
+    relay = svc.relays["v"]
+    assert isinstance(relay, FakeRelay)
+    assert {(c.channel, c.on) for c in relay.commands} == {(1, False), (2, False), (3, False)}
+
+
+def test_a_zone_whose_relay_does_not_confirm_is_failed_and_the_rest_airs(tmp_path: Path) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=5)
+    station = write_station(tmp_path, [slot("午间", start, 2)])
+
+    async def scenario() -> tuple[Services, dict[str, Any]]:
+        svc = services(station)
+        relay = svc.relays["v"]
+        assert isinstance(relay, FakeRelay)
+        relay.failing_channels.add(2)
+        await svc.start()
+        await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 0.5)
+        status = station_status(svc)
+        await asyncio.sleep(2.5)
+        await svc.stop()
+        return svc, status
+
+    svc, status = asyncio.run(scenario())
+    (on_air,) = status["on_air"]
+    assert [(z["id"], z["relay"]) for z in on_air["zones"]] == [("east", "confirmed")]
+    rows = {r["zone"]: r for r in station.rows()}
+    assert rows["east"]["outcome"] == "aired" and rows["east"]["frames"] == 2 * 48000
+    assert rows["west"]["outcome"] == "failed" and rows["west"]["relay_on"] == "failed"
+    assert "v:2" in rows["west"]["reason"]
+    assert "v:2" in (svc.relays["v"].health().last_error or "")  # visible in health too
