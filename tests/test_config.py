@@ -211,9 +211,10 @@ SCHEMA_CASES: list[tuple[str, str, str, str]] = [
     ),
     (
         "{id: r, type: fake, channels: 4}",
-        "{id: r, type: lcus, channels: 4}",
-        "lcus",
-        "relays[0].type: 'lcus' is not a known type (use 'fake', 'tasmota')",
+        "{id: r, type: x10, channels: 4}",
+        "x10",
+        "relays[0].type: 'x10' is not a known type"
+        " (use 'fake', 'tasmota', 'modbus-rtu', 'lcus', 'shelly')",
     ),
     (
         "{id: r, type: fake, channels: 4}",

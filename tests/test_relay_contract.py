@@ -11,7 +11,7 @@ import pytest
 from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, running_mqtt, unique_name
 
-from controller.config.models import FakeRelayConfig, TasmotaRelayConfig
+from controller.config.devices import FakeRelayConfig, TasmotaRelayConfig
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.fake import FakeRelay
 from drivers.relays.registry import FACTORIES, RelayConfigError, build_relay

@@ -17,7 +17,7 @@ import pytest
 from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
 
-from controller.config.models import TasmotaRelayConfig
+from controller.config.devices import TasmotaRelayConfig
 from drivers.relays.base import RelayError
 from drivers.relays.tasmota import TasmotaRelay
 from drivers.transports.mqtt import MqttConnection

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from controller.config.devices import DisplayConfig, RelayConfig
+from controller.config.section import Section
 from controller.config.types import Duration, TimeOfDay
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StationConfig(Section):
@@ -87,32 +83,6 @@ class AudioConfig(Section):
     channels: Literal[1, 2] = Field(2, description="Player channels.")
 
 
-class FakeRelayConfig(Section):
-    """A built-in relay board that needs no hardware; its state shows in /api/status."""
-
-    id: str
-    type: Literal["fake"]
-    channels: int = Field(8, ge=1, le=64, description="Number of relay channels.")
-    confirm_delay_s: Duration = Field(0.0, description="Simulated confirmation delay.")
-
-
-class TasmotaRelayConfig(Section):
-    """A Tasmota device over MQTT (cmnd/stat/tele topics, PulseTime dead-man)."""
-
-    id: str
-    type: Literal["tasmota"]
-    topic: str = Field(description="The device's %topic%.")
-    full_topic: str = Field("%prefix%/%topic%/", description="The device's FullTopic template.")
-    channels: int = Field(1, ge=1, le=32, description="Relays on the device.")
-    confirm_timeout_s: Duration = Field(3.0, description="Wait for the device's reply.")
-    retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
-    lwt_online: str = Field("Online", description="LWT payload when the device is up.")
-    lwt_offline: str = Field("Offline", description="LWT payload when the device is down.")
-
-
-RelayConfig = Annotated[FakeRelayConfig | TasmotaRelayConfig, Field(discriminator="type")]
-
-
 class ZoneConfig(Section):
     id: str = Field(description="Zone id used by slots and blackouts.")
     name: str = Field(description="Name operators see, e.g. 东村.")
@@ -159,6 +129,24 @@ class BlackoutConfig(Section):
     reason: str = Field("", description="Why the station is silent.")
 
 
+class LedConfig(Section):
+    slogans: str = Field("slogans", description="Slogan file in playlists_dir (without .yaml).")
+    dwell_s: Duration = Field(10.0, description="How long each slogan stays on a screen.")
+    displays: Literal["all"] | list[str] = Field("all", description='"all" or display ids.')
+
+
+class MediaConfig(Section):
+    target_lufs: float = Field(-16.0, ge=-40, le=-5, description="House loudness (LUFS).")
+    true_peak_db: float = Field(-1.5, ge=-10, le=0, description="True-peak ceiling (dBTP).")
+    min_s: Duration = Field(1.0, description="Shortest clip accepted.")
+    max_s: Duration = Field(3600.0, description="Longest clip accepted.")
+    max_upload_mb: float = Field(200.0, gt=0, description="Largest upload accepted (MB).")
+    require_approval: bool = Field(True, description="Police uploads wait for an operator.")
+    fallback_playlist: str | None = Field(
+        None, description="Played when a slot's playlist resolves to nothing."
+    )
+
+
 class Config(Section):
     station: StationConfig
     mqtt: MqttConfig = Field(default_factory=lambda: MqttConfig())
@@ -169,3 +157,6 @@ class Config(Section):
     amplifiers: list[AmplifierConfig] = Field(default_factory=list)
     schedule: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig())
     blackouts: list[BlackoutConfig] = Field(default_factory=list)
+    displays: list[DisplayConfig] = Field(default_factory=list)
+    led: LedConfig = Field(default_factory=lambda: LedConfig())
+    media: MediaConfig = Field(default_factory=lambda: MediaConfig())

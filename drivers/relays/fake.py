@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from controller.config.models import FakeRelayConfig
+from controller.config.devices import FakeRelayConfig
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
 
 log = logging.getLogger(__name__)

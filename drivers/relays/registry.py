@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.config.models import FakeRelayConfig, RelayConfig, TasmotaRelayConfig
+from controller.config.devices import FakeRelayConfig, RelayConfig, TasmotaRelayConfig
 from drivers.relays.base import RelayDevice
 from drivers.relays.fake import FakeRelay
 from drivers.relays.tasmota import TasmotaRelay

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from controller.config.models import TasmotaRelayConfig
+from controller.config.devices import TasmotaRelayConfig
 from drivers.protocols.tasmota import (
     Availability,
     PowerState,

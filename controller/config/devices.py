@@ -1,0 +1,130 @@
+"""Device config: relay boards and LED screens, one model per `type:` (a discriminated union)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from controller.config.section import Section
+from controller.config.types import Duration, TimeOfDay
+
+
+class FakeRelayConfig(Section):
+    """A built-in relay board that needs no hardware; its state shows in /api/status."""
+
+    id: str
+    type: Literal["fake"]
+    channels: int = Field(8, ge=1, le=64, description="Number of relay channels.")
+    confirm_delay_s: Duration = Field(0.0, description="Simulated confirmation delay.")
+
+
+class TasmotaRelayConfig(Section):
+    """A Tasmota device over MQTT (cmnd/stat/tele topics, PulseTime dead-man)."""
+
+    id: str
+    type: Literal["tasmota"]
+    topic: str = Field(description="The device's %topic%.")
+    full_topic: str = Field("%prefix%/%topic%/", description="The device's FullTopic template.")
+    channels: int = Field(1, ge=1, le=32, description="Relays on the device.")
+    confirm_timeout_s: Duration = Field(3.0, description="Wait for the device's reply.")
+    retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
+    lwt_online: str = Field("Online", description="LWT payload when the device is up.")
+    lwt_offline: str = Field("Offline", description="LWT payload when the device is down.")
+
+
+class ModbusRtuRelayConfig(Section):
+    """An RS-485 Modbus RTU relay board (serial port, or RTU frames over TCP)."""
+
+    id: str
+    type: Literal["modbus-rtu"]
+    port: str = Field(description="Serial device (/dev/ttyUSB0) or URL (socket://host:4196).")
+    baudrate: int = Field(9600, description="Line speed; Chinese boards default to 9600 8N1.")
+    unit: int = Field(1, ge=1, le=247, description="Modbus slave address.")
+    channels: int = Field(8, ge=1, le=64, description="Relays on the board.")
+    profile: Literal["standard", "waveshare", "r421a08"] = Field(
+        "standard", description="Board dialect: standard coils, Waveshare flash-off, R421A08."
+    )
+    timeout_s: Duration = Field(0.5, description="Wait for a reply frame.")
+    retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
+
+
+class LcusRelayConfig(Section):
+    """A CH340 LCUS USB relay (A0 ch op sum); write-only, so state is only 'commanded'."""
+
+    id: str
+    type: Literal["lcus"]
+    port: str = Field(description="Serial device, e.g. /dev/ttyUSB0.")
+    baudrate: int = Field(9600, description="Line speed.")
+    channels: int = Field(1, ge=1, le=8, description="Relays on the board.")
+
+
+class ShellyRelayConfig(Section):
+    """A Shelly Gen2+ device over MQTT (JSON-RPC Switch.Set with toggle_after)."""
+
+    id: str
+    type: Literal["shelly"]
+    topic_prefix: str = Field(description="The device's MQTT topic prefix (its id by default).")
+    channels: int = Field(1, ge=1, le=4, description="Switch components (switch:0 is channel 1).")
+    confirm_timeout_s: Duration = Field(3.0, description="Wait for the RPC reply.")
+    retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
+
+
+RelayConfig = Annotated[
+    FakeRelayConfig
+    | TasmotaRelayConfig
+    | ModbusRtuRelayConfig
+    | LcusRelayConfig
+    | ShellyRelayConfig,
+    Field(discriminator="type"),
+]
+
+
+class OnHours(Section):
+    on: TimeOfDay = Field(description="Screen on from (station time).")
+    off: TimeOfDay = Field(description="Screen off from (station time).")
+
+
+class OnbonDisplayConfig(Section):
+    """An Onbon BX-5K/6K controller card (GB2312 text in a dynamic area)."""
+
+    id: str
+    type: Literal["onbon-bx5k", "onbon-bx6k"]
+    host: str | None = Field(None, description="Card IP for TCP (port 5005).")
+    port: int = Field(5005, ge=1, le=65535, description="TCP port of the card.")
+    serial_port: str | None = Field(None, description="Serial device instead of TCP.")
+    baudrate: int = Field(57600, description="Serial line speed (9600 or 57600).")
+    address: int = Field(1, ge=1, le=65535, description="Screen address.")
+    width: int = Field(128, ge=8, description="Pixels wide.")
+    height: int = Field(32, ge=8, description="Pixels high.")
+    font_size: int = Field(16, description="Font height in pixels.")
+    color: Literal["red", "green", "yellow"] = Field("red", description="Text colour.")
+    on_hours: OnHours | None = Field(None, description="Daily on/off times; None: always on.")
+    timeout_s: Duration = Field(2.0, description="Wait for the card's ACK.")
+
+
+class MqttTextDisplayConfig(Section):
+    """A generic display that takes JSON text messages on an MQTT topic."""
+
+    id: str
+    type: Literal["mqtt-text"]
+    topic: str = Field(description="Topic the text messages go to.")
+    charset: Literal["utf-8", "gb2312"] = Field("utf-8", description="Characters it can show.")
+    on_hours: OnHours | None = Field(None, description="Daily on/off times; None: always on.")
+
+
+class FakeDisplayConfig(Section):
+    """A built-in screen that needs no hardware; what it shows appears in /api/status."""
+
+    id: str
+    type: Literal["fake"]
+    width: int = Field(128, ge=8)
+    height: int = Field(32, ge=8)
+    charset: Literal["utf-8", "gb2312"] = Field("gb2312", description="Characters it can show.")
+    on_hours: OnHours | None = Field(None, description="Daily on/off times; None: always on.")
+
+
+DisplayConfig = Annotated[
+    OnbonDisplayConfig | MqttTextDisplayConfig | FakeDisplayConfig,
+    Field(discriminator="type"),
+]
