@@ -184,7 +184,7 @@ class AiringRunner:
         tz = self.ctx.config.station.tz
         last = result.last_frame_mono
         end_wall = (
-            mono_to_wall(self.ctx.clock, last).astimezone(tz).isoformat(timespec="milliseconds")
+            mono_to_wall(self.ctx.clock, last).astimezone(tz).isoformat(timespec="microseconds")
             if last is not None
             else self._now_iso()
         )
@@ -254,7 +254,7 @@ class AiringRunner:
             self.state.audio_start = mono_to_wall(self.ctx.clock, event.first_frame_mono)
             start = self.state.audio_start.astimezone(self.ctx.config.station.tz)
             store.update(
-                a.id, zones, audio_start=start.isoformat(timespec="milliseconds"), state="on_air"
+                a.id, zones, audio_start=start.isoformat(timespec="microseconds"), state="on_air"
             )
             return
         if isinstance(event, ClipStarted):
@@ -297,7 +297,7 @@ class AiringRunner:
 
     def _now_iso(self) -> str:
         tz = self.ctx.config.station.tz
-        return self.ctx.clock.now().astimezone(tz).isoformat(timespec="milliseconds")
+        return self.ctx.clock.now().astimezone(tz).isoformat(timespec="microseconds")
 
     def _cancelling(self) -> bool:
         task = asyncio.current_task()

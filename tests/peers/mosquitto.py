@@ -66,6 +66,9 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence false\n"
+            # As README recommends for stations: Mosquitto's default (Nagle on) holds each
+            # relay confirmation ~45 ms behind the PUBACK it just sent (measured here).
+            "set_tcp_nodelay true\n"
             f"log_dest file {self._log}\n"
             + (
                 "log_type all\n"
