@@ -31,9 +31,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 def line(name: str, values: list[float], unit: str = "ms") -> str:
+    """Median of the signed errors; p99 and max of their size (early and late both count)."""
+    size = [abs(v) for v in values]
     return (
-        f"{name:<40} p50 {statistics.median(values):8.2f}  p99 {pct(values, 0.99):8.2f}"
-        f"  max {max(values, key=abs):8.2f} {unit}  (n={len(values)})"
+        f"{name:<40} p50 {statistics.median(values):8.2f}  |p99| {pct(size, 0.99):8.2f}"
+        f"  |max| {max(size):8.2f} {unit}  (n={len(values)})"
     )
 
 
