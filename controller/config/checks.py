@@ -129,6 +129,21 @@ def check_slot_playlists(config: Config, at: Locator, playlist_names: Collection
     return errors
 
 
+def check_led_displays(config: Config, at: Locator) -> list[str]:
+    """led.displays names existing displays; display ids are unique."""
+    ids = [d.id for d in config.displays]
+    errors = [
+        at.error(("displays", i, "id"), f"display id {d!r} is used twice")
+        for i, d in enumerate(ids)
+        if d in ids[:i]
+    ]
+    if config.led.displays != "all":
+        for i, name in enumerate(config.led.displays):
+            if name not in ids:
+                errors.append(at.error(("led", "displays", i), f"no display {name!r}"))
+    return errors
+
+
 CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
     check_relay_ids_unique,
     check_zone_ids_unique,
@@ -138,6 +153,7 @@ CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
     check_blackout_order,
     check_slot_lengths,
     check_slot_overlaps,
+    check_led_displays,
 )
 
 

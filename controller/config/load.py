@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from controller.config.checks import run_checks, schema_messages
 from controller.config.models import Config
 from controller.config.playlists import Playlist, load_playlists, playlist_files
+from controller.config.slogans import SloganEntry, load_slogans
 from controller.config.yamlio import YamlError, read_mapping
 
 
@@ -33,6 +34,7 @@ class LoadedConfig:
     path: Path  # absolute
     root: Path  # the config file's folder: relative paths in it start here
     playlists: dict[str, Playlist]
+    slogans: tuple[SloganEntry, ...] = ()
 
     def resolve(self, p: Path) -> Path:
         """`p` if absolute, else `p` under the config's folder."""
@@ -65,9 +67,13 @@ def load_config(path: Path) -> LoadedConfig:
     playlists, errors = load_playlists(station.playlists_dir, station.media_dir)
     names = {p.stem for p in playlist_files(station.playlists_dir)}
     errors = run_checks(config, at, names) + errors
+    led = config.led
+    screens = [d for d in config.displays if led.displays == "all" or d.id in led.displays]
+    slogans, slogan_errors = load_slogans(station.playlists_dir / f"{led.slogans}.yaml", screens)
+    errors += slogan_errors
     if errors:
         raise ConfigError(errors)
-    return LoadedConfig(config=config, path=path, root=path.parent, playlists=playlists)
+    return LoadedConfig(config, path, path.parent, playlists, slogans)
 
 
 def _absolute_paths(config: Config, root: Path) -> Config:

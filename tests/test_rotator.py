@@ -1,0 +1,154 @@
+"""The slogan rotator against a recording screen: order, dwell, preemption, on-hours, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time as _time
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from controller.config.devices import FakeDisplayConfig, OnHours
+from controller.config.slogans import SloganEntry
+from controller.rotator import SloganRotator, in_on_hours
+from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+class RealClock:
+    def now(self) -> datetime:
+        return datetime.now(SH)
+
+    def monotonic(self) -> float:
+        return _time.monotonic()
+
+
+class RecordingScreen:
+    """Implements the Display contract in memory and records every call."""
+
+    def __init__(self, display_id: str, fail: bool = False) -> None:
+        self._id = display_id
+        self.fail = fail
+        self.shown: list[str] = []
+        self.power_calls: list[bool] = []
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def charset(self) -> Charset:
+        return "gb2312"
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def show(self, text: str, *, color: Color | None = None, hold_s: float = 10.0) -> None:
+        if self.fail:
+            raise DisplayError("屏幕无应答 / no answer")
+        self.shown.append(text)
+
+    async def clear(self) -> None:
+        self.shown.append("")
+
+    async def power(self, on: bool) -> None:
+        self.power_calls.append(on)
+
+    async def ping(self) -> bool:
+        return not self.fail
+
+    def health(self) -> DisplayHealth:
+        return DisplayHealth(
+            not self.fail, None, None, self.shown[-1] if self.shown else None, None
+        )
+
+
+def rotator(screens: list[RecordingScreen], slogans: list[str], **cfg: Any) -> SloganRotator:
+    configs = [FakeDisplayConfig(id=s.id, type="fake", **cfg) for s in screens]
+    entries = [SloganEntry(text=t) for t in slogans]
+    return SloganRotator({s.id: s for s in screens}, configs, entries, 0.1, RealClock(), SH)
+
+
+def run(r: SloganRotator, seconds: float, during: Any = None) -> None:
+    async def scenario() -> None:
+        await r.start()
+        if during is not None:
+            await during()
+        await asyncio.sleep(seconds)
+        await r.stop()
+
+    asyncio.run(scenario())
+
+
+def test_each_screen_cycles_through_the_slogans_in_order() -> None:
+    a, b = RecordingScreen("a"), RecordingScreen("b")
+    r = rotator([a, b], ["一", "二", "三"])
+    run(r, 0.55)
+    for screen in (a, b):
+        assert screen.shown[:4] == ["一", "二", "三", "一"]
+    assert {s["mode"] for s in r.status()} == {"rotation"}
+
+
+def test_a_message_preempts_the_rotation_then_it_resumes() -> None:
+    a, b = RecordingScreen("a"), RecordingScreen("b")
+    r = rotator([a, b], ["一", "二"])
+
+    async def push() -> None:
+        await asyncio.sleep(0.15)
+        r.push_message("紧急提醒：冒充公检法诈骗高发", ["a"], minutes=0.4 / 60, by="police1")
+
+    run(r, 0.9, push)
+    assert "紧急提醒：冒充公检法诈骗高发" in a.shown
+    assert "紧急提醒：冒充公检法诈骗高发" not in b.shown
+    after = a.shown[a.shown.index("紧急提醒：冒充公检法诈骗高发") :]
+    assert after[-1] in ("一", "二")  # back to the rotation once the message expired
+
+
+def test_bad_messages_change_nothing() -> None:
+    r = rotator([RecordingScreen("a")], ["一"])
+    with pytest.raises(ValueError, match="U\\+1F6A8"):
+        r.push_message("注意🚨", None, 5, "police1")
+    with pytest.raises(ValueError, match="no display 'x'"):
+        r.push_message("注意", ["x"], 5, "police1")
+    assert r.messages == []
+
+
+def test_outside_on_hours_the_screen_is_forced_off() -> None:
+    now = datetime.now(SH)
+    hours = OnHours(on=(now + timedelta(hours=2)).time(), off=(now + timedelta(hours=3)).time())
+    a = RecordingScreen("a")
+    r = rotator([a], ["一"], on_hours=hours)
+    run(r, 0.2)
+    assert a.power_calls == [False] and a.shown == []
+    assert r.status()[0]["mode"] == "off"
+
+
+def test_on_hours_across_midnight() -> None:
+    night_off = OnHours(on=time(6, 0), off=time(22, 30))
+    assert in_on_hours(night_off, time(12, 0)) and not in_on_hours(night_off, time(23, 0))
+    across = OnHours(on=time(18, 0), off=time(2, 0))
+    assert in_on_hours(across, time(23, 0)) and in_on_hours(across, time(1, 0))
+    assert not in_on_hours(across, time(12, 0))
+
+
+def test_expired_slogans_are_skipped_and_a_dead_screen_is_reported() -> None:
+    past = datetime.now(SH) - timedelta(days=1)
+    a, dead = RecordingScreen("a"), RecordingScreen("dead", fail=True)
+    r = SloganRotator(
+        {"a": a, "dead": dead},
+        [FakeDisplayConfig(id="a", type="fake"), FakeDisplayConfig(id="dead", type="fake")],
+        [SloganEntry(text="旧", valid_until=past), SloganEntry(text="新")],
+        0.1,
+        RealClock(),
+        SH,
+    )
+    run(r, 0.3)
+    assert set(a.shown) == {"新"}
+    dead_status = next(s for s in r.status() if s["id"] == "dead")
+    assert dead_status["mode"] == "error" and "no answer" in str(dead_status["last_error"])
