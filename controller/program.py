@@ -23,6 +23,9 @@ class Program:
     fade_out_frames: int  # linear fade that ENDS exactly on the last frame
     first_clip: int = 0  # index to start from (a join after restart starts at a clip boundary)
     label: str = "airing"  # air-check file name
+    # Asked at each clip boundary (on the player thread) whether a clip may still air: an
+    # expired or retired clip is skipped from then on, and the one on air finishes first.
+    allow: Callable[[Path], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.clips:
@@ -202,6 +205,10 @@ class ProgramSource:
     def _open_from(self, index: int | None) -> None:
         """Make the first playable clip from `index` on current, with its first block in hand."""
         while index is not None:
+            if self._p.allow is not None and not self._p.allow(self._p.clips[index]):
+                self._fail(index, "已过期或已撤下 / expired or retired")
+                index = self._next_index(index)
+                continue
             stream = self._take_ahead(index)
             try:
                 stream = stream or self._decoder.open(self._p.clips[index])

@@ -284,6 +284,26 @@ def test_broken_clip_is_reported_once_and_skipped(media: Path, tmp_path: Path) -
     assert len(aired.pcm) == round(2.4 * RATE) and aired.result.reason == "complete"
 
 
+def test_a_clip_no_longer_allowed_is_skipped_at_the_next_boundary(
+    media: Path, tmp_path: Path
+) -> None:
+    c0, c1 = media / "c0.wav", media / "c1.mp3"
+    asked: list[str] = []
+
+    def allow(path: Path) -> bool:  # c1 expires while c0 is on air
+        asked.append(path.name)
+        return path != c1 or len(asked) < 2
+
+    aired = air(program([c0, c1], 2.4, allow=allow), FileOutput(tmp_path))
+    failed = [e for e in aired.events if isinstance(e, ClipFailed)]
+    assert [(e.path.name, e.reason) for e in failed] == [
+        ("c1.mp3", "已过期或已撤下 / expired or retired")
+    ]
+    runs = sound_runs(aired.pcm)
+    assert [round(pitch(aired.pcm[s:e])) for s, e in runs] == [440, 440, 440]  # c0 only
+    assert len(aired.pcm) == round(2.4 * RATE)
+
+
 def test_all_clips_failing_airs_silence_for_the_full_length(media: Path, tmp_path: Path) -> None:
     clips = [media / "broken.mp3", media / "missing.mp3"]
     aired = air(program(clips, 0.6), FileOutput(tmp_path))
