@@ -9,6 +9,7 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from controller import cli_admin
 from controller.config import ConfigError, LoadedConfig, load_config
 from controller.config.load import check_main
 from controller.planner import airing_to_dict, blackouts_from_config, plan
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     fmt = p_asrun.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
+    cli_admin.add_parsers(command)
     args = parser.parse_args(argv)
 
     if args.command == "check":
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         return _run(loaded)
+    if args.command in cli_admin.COMMANDS:
+        return cli_admin.run(args, loaded)
     if args.command == "plan":
         return _plan(loaded, args.from_, args.days, args.json)
     return _asrun(
