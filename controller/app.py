@@ -7,18 +7,25 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
+from controller.audit import AuditLog
+from controller.bodylimit import BodyLimitMiddleware
 from controller.clock import Clock, SystemClock
 from controller.config import LoadedConfig
 from controller.decode import ClipDecoder
+from controller.media.ingest import upload_limit_bytes
+from controller.media.library import MediaLibrary
 from controller.player import Player, PlayerEvent
 from controller.relaybank import PowerChain, RelayBank
 from controller.runner import RunnerContext
 from controller.scheduler import Waker
 from controller.station import Station
 from controller.store import Store
+from controller.users import UserStore
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.registry import build_output
 from drivers.relays.base import RelayDevice
@@ -28,6 +35,8 @@ from drivers.transports.mqtt import MqttConnection
 log = logging.getLogger(__name__)
 
 MQTT_TYPES = {"tasmota"}
+BODY_LIMIT = 1_048_576  # any request but an upload: JSON bodies are small
+FORM_ALLOWANCE = 64 * 1024  # an upload's text fields and multipart framing, beyond the file
 
 
 @dataclass
@@ -39,6 +48,9 @@ class Services:
     relays: dict[str, RelayDevice]
     station: Station
     output: AudioOutput
+    users: UserStore
+    audit: AuditLog
+    media: MediaLibrary
 
     async def start(self) -> None:
         if self.mqtt:
@@ -55,13 +67,15 @@ class Services:
                 await relay.stop()
             if self.mqtt:
                 await self.mqtt.stop()
-            self.store.close()
+            for closing in (self.store, self.users, self.audit, self.media):
+                closing.close()
 
 
 def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services:
     cfg = loaded.config
     clock = clock or SystemClock()
-    store = Store(cfg.station.data_dir / "broadcastctl.sqlite3")
+    db = cfg.station.data_dir / "broadcastctl.sqlite3"
+    store = Store(db)
     mqtt = None
     if any(r.type in MQTT_TYPES for r in cfg.relays):
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")
@@ -75,15 +89,25 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
     def new_player(on_event: Callable[[PlayerEvent], None]) -> Player:
         return Player(output, fmt, decoder, clock, on_event)
 
-    ctx = RunnerContext(cfg, clock, store, bank, chain, loaded.playlists, new_player)
+    media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media)
+    ctx = RunnerContext(cfg, clock, store, bank, chain, loaded.playlists, new_player, media)
     station = Station(ctx, Waker(cfg.station.tz))
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)
-    return Services(loaded, clock, store, mqtt, relays, station, output)
+    users, audit = UserStore(db), AuditLog(db, clock)
+    sweep_uploads(cfg.station.media_dir / "tmp")
+    return Services(loaded, clock, store, mqtt, relays, station, output, users, audit, media)
+
+
+def sweep_uploads(tmp_dir: Path) -> None:
+    """Remove upload temp files a crash left behind (the API removes its own otherwise)."""
+    for leftover in tmp_dir.glob("upload-*"):
+        leftover.unlink(missing_ok=True)
 
 
 def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
+    from controller.api_media import router as media_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
@@ -98,4 +122,12 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(title="broadcastctl", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
+    app.include_router(media_router)
+    upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
+
+    def body_limit(scope: Scope) -> int:
+        upload = scope["method"] == "POST" and scope["path"] == "/api/media"
+        return upload_limit if upload else BODY_LIMIT
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     return app

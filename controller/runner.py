@@ -6,11 +6,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from controller.clock import Clock, mono_to_wall, wall_to_mono
 from controller.config.models import Config, ZoneConfig
 from controller.config.playlists import Playlist
+from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
 from controller.planner import Airing
 from controller.player import (
     AudioStarted,
@@ -39,6 +41,8 @@ class RunnerContext:
     chain: PowerChain
     playlists: dict[str, Playlist]
     new_player: Any  # Callable[[Callable[[PlayerEvent], None]], Player]
+    library: ClipSource
+    shuffler: Shuffler = field(default_factory=Shuffler)
 
 
 @dataclass
@@ -68,6 +72,9 @@ class AiringRunner:
         self.ctx = ctx
         self.state = AiringState(airing, kind)
         self.player: Player | None = None
+        self.clips: list[Path] = []
+        self.notes: list[str] = []
+        self.playlist = ctx.playlists[airing.playlist]
         self._loop = asyncio.get_running_loop()
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
@@ -87,6 +94,14 @@ class AiringRunner:
             self.state.phase = "done"
             return
         previous = store.rows(a.id)
+        self.clips, fallback = self._resolve()
+        if not self.clips:
+            reason = f"节目单无可播内容 / playlist {a.playlist!r} resolved to nothing"
+            store.close_open(a.id, "failed", reason)
+            self.state.phase = "done"
+            return
+        if fallback:
+            self.notes.append(f"使用备用节目单 / fallback playlist {self.playlist.name!r}")
         if self.kind == "join":
             store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
         chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
@@ -154,7 +169,7 @@ class AiringRunner:
 
     async def _play(self, previous: list[Any]) -> PlayResult:
         a, cfg = self.airing, self.ctx.config
-        playlist = self.ctx.playlists[a.playlist]
+        playlist = self.playlist
         rate = cfg.audio.sample_rate
         start = a.start
         if self.kind == "join" or self.ctx.clock.now() > a.start:
@@ -163,12 +178,13 @@ class AiringRunner:
         fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
         total = round((a.audio_end - start).total_seconds() * rate)
         program = Program(
-            clips=playlist.clips,
+            clips=tuple(self.clips),
             gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
             start_mono=wall_to_mono(self.ctx.clock, start),
             total_frames=max(total, 0),
             fade_out_frames=min(round(fade_s * rate), max(total, 0)),
-            first_clip=_resume_clip(previous, len(playlist.clips)),
+            first_clip=_resume_clip(previous, self.clips, cfg.station.media_dir),
+            allow=self._allowed,
             label=_label(a)
             + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
         )
@@ -197,8 +213,8 @@ class AiringRunner:
                 if plan.status == "cut":
                     reason = f"静默期 / blackout: {plan.blackout}"
                     store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
-            reason = "" if result.error is None else str(result.error)
-            store.close_open(a.id, outcome, reason, audio_end=end_wall)
+            notes = [*self.notes, *([str(result.error)] if result.error else [])]
+            store.close_open(a.id, outcome, "; ".join(notes), audio_end=end_wall)
         else:
             store.close_open(
                 a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}"
@@ -241,6 +257,27 @@ class AiringRunner:
                 self._deadman(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
             )
 
+    def _resolve(self) -> tuple[list[Path], bool]:
+        """What the slot's playlist airs now (its fallback when it resolves to nothing)."""
+        a, cfg = self.airing, self.ctx.config
+        paths, fallback = resolve_with_fallback(
+            a.playlist, self.ctx.playlists, self.ctx.library, self.ctx.clock.now(),
+            cfg.media.fallback_playlist,
+        )  # fmt: skip
+        if fallback and cfg.media.fallback_playlist:
+            self.playlist = self.ctx.playlists[cfg.media.fallback_playlist]
+        if self.playlist.order == "shuffle":  # one round, no repeats until all have played
+            picks = [self.ctx.shuffler.next(self.playlist.name, paths) for _ in paths]
+            paths = [p for p in picks if p is not None]
+        return paths, fallback
+
+    def media_name(self, path: Path) -> str:
+        return media_name(self.ctx.config.station.media_dir, path)
+
+    def _allowed(self, path: Path) -> bool:
+        """Asked by the player at each clip boundary: expiry and retirement take effect there."""
+        return path in resolve(self.playlist, self.ctx.library, self.ctx.clock.now())
+
     # -- helpers -------------------------------------------------------------------------------
 
     def _on_player_event(self, event: PlayerEvent) -> None:
@@ -261,7 +298,7 @@ class AiringRunner:
             self.state.clips.append(
                 {
                     "index": event.index,
-                    "file": event.path.name,
+                    "file": self.media_name(event.path),
                     "started": self._now_iso(),
                     "complete": False,
                 }
@@ -272,7 +309,7 @@ class AiringRunner:
             self.state.clips.append(
                 {
                     "index": event.index,
-                    "file": event.path.name,
+                    "file": self.media_name(event.path),
                     "error": event.reason,
                     "complete": False,
                 }
@@ -304,13 +341,20 @@ class AiringRunner:
         return task is not None and task.cancelling() > 0
 
 
-def _resume_clip(previous: list[Any], count: int) -> int:
-    """A join restarts the clip that was playing when the last run stopped (a clip boundary)."""
+def media_name(media_dir: Path, path: Path) -> str:
+    """How the record names a clip: its path in the media library (library/<id>/…, sample/…)."""
+    return path.relative_to(media_dir).as_posix() if path.is_relative_to(media_dir) else path.name
+
+
+def _resume_clip(previous: list[Any], clips: list[Path], media_dir: Path) -> int:
+    """A join restarts the clip that was playing when the last run stopped (a clip boundary);
+    after a complete clip, the next one."""
+    names = [media_name(media_dir, p) for p in clips]
     for row in previous:
-        if row.clips:
+        if row.clips and row.clips[-1].get("file") in names:
             last = row.clips[-1]
-            index = int(last.get("index", 0))
-            return (index + 1) % count if last.get("complete") else index % count
+            index = names.index(last["file"])
+            return (index + 1) % len(clips) if last.get("complete") else index
     return 0
 
 

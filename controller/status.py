@@ -63,7 +63,7 @@ def _airing(runner: AiringRunner) -> dict[str, Any]:
         snap = runner.player.snapshot()
         out["clip"] = {
             "index": snap.clip_index,
-            "file": snap.clip_path.name if snap.clip_path else None,
+            "file": runner.media_name(snap.clip_path) if snap.clip_path else None,
             "position_s": round(snap.position_s, 1),
             "state": snap.state,
         }

@@ -161,6 +161,9 @@ def run_checks(config: Config, at: Locator, playlist_names: Collection[str]) -> 
     """All cross-checks on a config that already passed the schema."""
     errors = [message for check in CHECKS for message in check(config, at)]
     errors += check_slot_playlists(config, at, playlist_names)
+    fallback = config.media.fallback_playlist
+    if fallback is not None and fallback not in playlist_names:
+        errors.append(at.error(("media", "fallback_playlist"), f"no playlist {fallback!r}"))
     return sorted(errors, key=lambda m: int(m[len(at.file) + 1 :].partition(":")[0]))
 
 
