@@ -1,0 +1,249 @@
+"""A Shelly Gen2+ device double, written from Shelly's RPC/MQTT docs, on its own paho client."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    at: float  # time.monotonic() on arrival
+    topic: str
+    payload: str  # as sent
+    frame: dict[str, Any] | None  # the parsed JSON-RPC frame (None: not a JSON object)
+    retain: bool
+    qos: int
+
+    @property
+    def method(self) -> str | None:
+        method = (self.frame or {}).get("method")
+        return method if isinstance(method, str) else None
+
+
+@dataclass
+class _Timer:
+    thread: threading.Timer
+    started_at: float  # Unix time, as the device reports it
+    duration: float
+
+
+class ShellyDouble:
+    """Switches, `toggle_after`, NotifyStatus and `<prefix>/online` of a Gen2 device (rpc_ntf on).
+
+    Fault modes: `mute` (records requests, neither switches nor answers), `stuck` (answers
+    Set but the relay does not move), `timerless` (ignores toggle_after), `go_offline()`.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic_prefix: str,
+        *,
+        channels: int = 1,
+        device_id: str = "shellypro4pm-a8032ab12345",
+    ) -> None:
+        self.host, self.port, self.topic_prefix = host, port, topic_prefix
+        self.channels, self.device_id = channels, device_id
+        self.mute = False
+        self.stuck = False
+        self.timerless = False
+        self.requests: list[ReceivedRequest] = []
+        self._output = dict.fromkeys(range(channels), False)  # by switch id: switch:0 ...
+        self._timers: dict[int, _Timer] = {}
+        self._lock = threading.RLock()
+        self._client: paho.Client | None = None
+        self._online = threading.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 5.0) -> None:
+        """Connect (Last Will `false` retained on `<prefix>/online`), then say `true` retained."""
+        self._online.clear()
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"double-{self.topic_prefix}",
+            protocol=paho.MQTTv5,
+        )
+        client.will_set(f"{self.topic_prefix}/online", "false", qos=1, retain=True)
+        client.reconnect_delay_set(1, 1)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = lambda *_: self._online.clear()
+        client.on_message = self._on_message
+        self._client = client
+        client.connect_async(self.host, self.port, keepalive=5)
+        client.loop_start()
+        if not self._online.wait(timeout):
+            raise TimeoutError(f"Shelly double {self.topic_prefix} did not connect to {self.port}")
+
+    def go_offline(self) -> None:
+        """Drop off the network: the broker publishes our Last Will (`false`)."""
+        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=4))  # "with will"
+
+    def stop(self) -> None:
+        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=0))
+        with self._lock:
+            for timer in self._timers.values():
+                timer.thread.cancel()
+            self._timers.clear()
+
+    def wait_online(self, timeout: float) -> bool:
+        return self._online.wait(timeout)
+
+    def _disconnect(self, reason: ReasonCode) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        self._online.clear()
+        client.disconnect(reasoncode=reason)
+        client.loop_stop()
+
+    # --- what tests look at -------------------------------------------------------------------
+
+    def output(self, switch_id: int = 0) -> bool:
+        with self._lock:
+            return self._output[switch_id]
+
+    def timer(self, switch_id: int = 0) -> tuple[float, float] | None:
+        """(timer_started_at, timer_duration) of the running flip-back timer, if any."""
+        with self._lock:
+            timer = self._timers.get(switch_id)
+            return None if timer is None else (timer.started_at, timer.duration)
+
+    def received(self, method: str | None = None) -> list[ReceivedRequest]:
+        with self._lock:
+            return [r for r in self.requests if method is None or r.method == method]
+
+    def press(self, switch_id: int = 0) -> None:
+        """The device's own input toggles the output (and cancels a running timer)."""
+        with self._lock:
+            self._cancel_timer(switch_id)
+            self._output[switch_id] = not self._output[switch_id]
+            self._notify(switch_id, {"output": self._output[switch_id]}, "button")
+
+    # --- paho thread ---------------------------------------------------------------------------
+
+    def _on_connect(
+        self, client: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
+    ) -> None:
+        if not reason.is_failure:
+            client.subscribe(f"{self.topic_prefix}/rpc", qos=1)
+
+    def _on_subscribe(self, client: paho.Client, _u: Any, _m: int, _r: Any, _p: Any) -> None:
+        client.publish(f"{self.topic_prefix}/online", "true", qos=1, retain=True)
+        self._online.set()
+
+    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
+        payload = msg.payload.decode("utf-8", errors="replace")
+        try:
+            frame = json.loads(payload)
+        except ValueError:
+            frame = None
+        frame = frame if isinstance(frame, dict) else None
+        with self._lock:
+            self.requests.append(
+                ReceivedRequest(time.monotonic(), msg.topic, payload, frame, msg.retain, msg.qos)
+            )
+            if self.mute or frame is None or not isinstance(frame.get("src"), str):
+                return  # without `src` there is nowhere to answer
+            self._handle(frame)
+
+    def _handle(self, frame: dict[str, Any]) -> None:
+        rid, src, method = frame.get("id"), frame["src"], frame.get("method")
+        raw = frame.get("params")
+        params: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if method not in ("Switch.Set", "Switch.GetStatus"):
+            self._error(src, rid, 404, f"No handler for {method}")
+            return
+        sid = params.get("id")
+        if not isinstance(sid, int) or isinstance(sid, bool) or sid not in self._output:
+            self._error(src, rid, -105, f"Argument 'id', value {sid} not found!")
+        elif method == "Switch.GetStatus":
+            self._answer(src, rid, "result", self._status(sid))
+        else:
+            self._set(src, rid, sid, params)
+
+    def _set(self, src: str, rid: Any, sid: int, params: dict[str, Any]) -> None:
+        on, toggle_after = params.get("on"), params.get("toggle_after")
+        if not isinstance(on, bool):
+            self._error(src, rid, -103, "Missing required argument 'on'!")
+            return
+        if toggle_after is not None and not _positive(toggle_after):
+            self._error(src, rid, -103, "Invalid argument 'toggle_after'!")
+            return
+        was_on = self._output[sid]
+        if not self.stuck:
+            self._cancel_timer(sid)  # a new Set replaces any running timer
+            self._output[sid] = on
+            change: dict[str, Any] = {"output": on} if on != was_on else {}
+            if toggle_after is not None and not self.timerless:
+                change |= self._arm_timer(sid, float(toggle_after))
+            if change:
+                self._notify(sid, change, "MQTT")
+        self._answer(src, rid, "result", {"was_on": was_on})
+
+    def _status(self, sid: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": sid, "source": "MQTT", "output": self._output[sid]}
+        timer = self._timers.get(sid)
+        if timer is not None:
+            body |= {"timer_started_at": timer.started_at, "timer_duration": timer.duration}
+        return body | {"temperature": {"tC": 41.2, "tF": 106.2}}
+
+    def _arm_timer(self, sid: int, seconds: float) -> dict[str, Any]:
+        thread = threading.Timer(seconds, self._flip_back, args=(sid,))
+        thread.daemon = True
+        timer = _Timer(thread, round(time.time(), 2), seconds)
+        self._timers[sid] = timer
+        thread.start()
+        return {"timer_started_at": timer.started_at, "timer_duration": seconds}
+
+    def _cancel_timer(self, sid: int) -> None:
+        timer = self._timers.pop(sid, None)
+        if timer is not None:
+            timer.thread.cancel()
+
+    def _flip_back(self, sid: int) -> None:
+        with self._lock:
+            timer = self._timers.get(sid)
+            if timer is None or timer.thread is not threading.current_thread():
+                return  # replaced or cancelled since
+            del self._timers[sid]
+            self._output[sid] = not self._output[sid]
+            self._notify(sid, {"output": self._output[sid]}, "timer")
+
+    def _answer(self, dst: str, rid: Any, key: str, body: dict[str, Any]) -> None:
+        """A response frame (`key`: "result" or "error") on `<src of the request>/rpc`."""
+        frame = {"id": rid, "src": self.device_id, "dst": dst, key: body}
+        self._publish(f"{dst}/rpc", json.dumps(frame))
+
+    def _error(self, dst: str, rid: Any, code: int, message: str) -> None:
+        self._answer(dst, rid, "error", {"code": code, "message": message})
+
+    def _notify(self, sid: int, change: dict[str, Any], source: str) -> None:
+        body = {"id": sid, **change, "source": source}
+        frame = {
+            "src": self.device_id,
+            "dst": f"{self.topic_prefix}/events",
+            "method": "NotifyStatus",
+            "params": {"ts": round(time.time(), 2), f"switch:{sid}": body},
+        }
+        self._publish(f"{self.topic_prefix}/events/rpc", json.dumps(frame))
+
+    def _publish(self, topic: str, payload: str) -> None:
+        client = self._client
+        if client is not None:
+            client.publish(topic, payload, qos=1, retain=False)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
