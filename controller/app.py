@@ -21,6 +21,7 @@ from controller.media.ingest import upload_limit_bytes
 from controller.media.library import MediaLibrary
 from controller.player import Player, PlayerEvent
 from controller.relaybank import PowerChain, RelayBank
+from controller.rotator import SloganRotator
 from controller.runner import RunnerContext
 from controller.scheduler import Waker
 from controller.station import Station
@@ -28,13 +29,15 @@ from controller.store import Store
 from controller.users import UserStore
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.registry import build_output
+from drivers.displays.base import Display
+from drivers.displays.registry import build_display
 from drivers.relays.base import RelayDevice
-from drivers.relays.registry import build_relay
+from drivers.relays.registry import build_relay, needs_mqtt
 from drivers.transports.mqtt import MqttConnection
+from drivers.transports.serial import SerialBuses
 
 log = logging.getLogger(__name__)
 
-MQTT_TYPES = {"tasmota"}
 BODY_LIMIT = 1_048_576  # any request but an upload: JSON bodies are small
 FORM_ALLOWANCE = 64 * 1024  # an upload's text fields and multipart framing, beyond the file
 
@@ -51,20 +54,28 @@ class Services:
     users: UserStore
     audit: AuditLog
     media: MediaLibrary
+    displays: dict[str, Display]
+    rotator: SloganRotator
 
     async def start(self) -> None:
         if self.mqtt:
             await self.mqtt.start()
         for relay in self.relays.values():
             await relay.start()
+        for display in self.displays.values():
+            await display.start()
         await self.station.start()
+        await self.rotator.start()
 
     async def stop(self) -> None:
         try:
+            await self.rotator.stop()
             await self.station.stop()
         finally:
             for relay in self.relays.values():
                 await relay.stop()
+            for display in self.displays.values():
+                await display.stop()
             if self.mqtt:
                 await self.mqtt.stop()
             for closing in (self.store, self.users, self.audit, self.media):
@@ -77,9 +88,10 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
     store = Store(db)
     mqtt = None
-    if any(r.type in MQTT_TYPES for r in cfg.relays):
+    if any(needs_mqtt(r) for r in cfg.relays) or any(d.type == "mqtt-text" for d in cfg.displays):
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")
-    relays = {r.id: build_relay(r, mqtt=mqtt) for r in cfg.relays}
+    buses = SerialBuses()  # one per port: boards and screens on one RS-485 line take turns
+    relays = {r.id: build_relay(r, mqtt=mqtt, buses=buses) for r in cfg.relays}
     bank = RelayBank(relays, clock)
     chain = PowerChain(bank, cfg.amplifiers, clock)
     fmt = PcmFormat(cfg.audio.sample_rate, cfg.audio.channels)
@@ -96,7 +108,16 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
         mqtt.on_connection_change(station.on_mqtt_connection)
     users, audit = UserStore(db), AuditLog(db, clock)
     sweep_uploads(cfg.station.media_dir / "tmp")
-    return Services(loaded, clock, store, mqtt, relays, station, output, users, audit, media)
+    displays = {d.id: build_display(d, mqtt=mqtt, serial=buses) for d in cfg.displays}
+    led = cfg.led
+    screens = [d for d in cfg.displays if led.displays == "all" or d.id in led.displays]
+    rotator = SloganRotator(
+        {d.id: displays[d.id] for d in screens}, screens, loaded.slogans, led.dwell_s, clock,
+        cfg.station.tz,
+    )  # fmt: skip
+    return Services(
+        loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator
+    )
 
 
 def sweep_uploads(tmp_dir: Path) -> None:
@@ -107,6 +128,7 @@ def sweep_uploads(tmp_dir: Path) -> None:
 
 def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
+    from controller.api_led import router as led_router
     from controller.api_media import router as media_router
 
     @asynccontextmanager
@@ -123,6 +145,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="broadcastctl", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
     app.include_router(media_router)
+    app.include_router(led_router)
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 
     def body_limit(scope: Scope) -> int:

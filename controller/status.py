@@ -32,6 +32,7 @@ def station_status(svc: Services) -> dict[str, Any]:
         ],
         "amplifiers": [_channel(svc, a.relay) for a in cfg.amplifiers],
         "devices": [_device(svc, device_id) for device_id in svc.relays],
+        "displays": svc.rotator.status(),
         "mqtt": svc.mqtt.health() if svc.mqtt else None,
     }
 

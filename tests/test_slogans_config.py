@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,9 @@ led: {slogans: slogans, dwell_s: 10, displays: all}
 def station(tmp_path: Path) -> Path:
     for name in ("playlists", "audio"):
         shutil.copytree(ROOT / name, tmp_path / name)
-    config = (ROOT / "config.yaml").read_text(encoding="utf-8") + ONBON
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    # the shipped fake screen and led section give way to this test's screens
+    config = re.sub(r"(?ms)^displays:.*?(?=^blackouts:)", "", shipped) + ONBON
     (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
     return tmp_path
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.config.devices import FakeRelayConfig, RelayConfig, TasmotaRelayConfig
+from controller.config.devices import (
+    FakeRelayConfig,
+    LcusRelayConfig,
+    ModbusRtuRelayConfig,
+    RelayConfig,
+    ShellyRelayConfig,
+    TasmotaRelayConfig,
+)
 from drivers.relays.base import RelayDevice
 from drivers.relays.fake import FakeRelay
+from drivers.relays.lcus import build_lcus
+from drivers.relays.modbus import build_modbus
+from drivers.relays.shelly import build_shelly
 from drivers.relays.tasmota import TasmotaRelay
 from drivers.transports.mqtt import MqttConnection
+from drivers.transports.serial import SerialBuses
 
 RelayFactory = Callable[..., RelayDevice]
 
@@ -17,11 +28,11 @@ class RelayConfigError(ValueError):
     """A relay that cannot be built from its config (said Chinese first, then English)."""
 
 
-def _fake(cfg: FakeRelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
+def _fake(cfg: FakeRelayConfig, **_: object) -> RelayDevice:
     return FakeRelay(cfg)
 
 
-def _tasmota(cfg: TasmotaRelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
+def _tasmota(cfg: TasmotaRelayConfig, *, mqtt: MqttConnection | None, **_: object) -> RelayDevice:
     if mqtt is None:
         raise RelayConfigError(
             f"继电器 {cfg.id} 是 Tasmota 设备，需要配置 mqtt 段 / relay {cfg.id} is a Tasmota "
@@ -30,22 +41,40 @@ def _tasmota(cfg: TasmotaRelayConfig, *, mqtt: MqttConnection | None) -> RelayDe
     return TasmotaRelay(cfg, mqtt)
 
 
+def _shelly(cfg: ShellyRelayConfig, *, mqtt: MqttConnection | None, **_: object) -> RelayDevice:
+    return build_shelly(cfg, mqtt)
+
+
+def _modbus(cfg: ModbusRtuRelayConfig, *, buses: SerialBuses | None, **_: object) -> RelayDevice:
+    return build_modbus(cfg, buses=buses)
+
+
+def _lcus(cfg: LcusRelayConfig, *, buses: SerialBuses | None, **_: object) -> RelayDevice:
+    return build_lcus(cfg, buses=buses)
+
+
 # Add a driver: write its config model, then one entry here.
 FACTORIES: dict[str, RelayFactory] = {
     "fake": _fake,
     "tasmota": _tasmota,
+    "shelly": _shelly,
+    "modbus-rtu": _modbus,
+    "lcus": _lcus,
 }
 
 
-def build_relay(cfg: RelayConfig, *, mqtt: MqttConnection | None) -> RelayDevice:
-    """The driver for one `relays:` entry of config.yaml."""
+def build_relay(
+    cfg: RelayConfig, *, mqtt: MqttConnection | None, buses: SerialBuses | None = None
+) -> RelayDevice:
+    """The driver for one `relays:` entry of config.yaml. Serial boards on one port must share
+    `buses` (the station's serial lines), which also keeps that line to one request at a time."""
     factory = FACTORIES.get(cfg.type)
     if factory is None:
         raise RelayConfigError(
             f"继电器 {cfg.id} 的类型 {cfg.type!r} 不受支持 / relay {cfg.id}: unknown type "
             f"{cfg.type!r} (known: {', '.join(sorted(FACTORIES))})"
         )
-    return factory(cfg, mqtt=mqtt)
+    return factory(cfg, mqtt=mqtt, buses=buses)
 
 
 def needs_mqtt(cfg: RelayConfig) -> bool:
@@ -53,4 +82,4 @@ def needs_mqtt(cfg: RelayConfig) -> bool:
     return cfg.type in _MQTT_TYPES
 
 
-_MQTT_TYPES = frozenset({"tasmota"})
+_MQTT_TYPES = frozenset({"tasmota", "shelly"})
