@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -12,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from controller.clock import Clock, SystemClock
-from controller.users import Principal, open_db
+from controller.db import Locked
+from controller.users import Principal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -59,14 +59,12 @@ class AuditLog:
     """Append-only audit rows in the station database; one connection, serialised by a lock."""
 
     def __init__(self, path: Path, clock: Clock | None = None) -> None:
-        self._db = open_db(path)
-        self._lock = threading.Lock()
+        self._conn = Locked(path, _SCHEMA)
+        self._db, self._lock = self._conn.db, self._conn.lock
         self._clock = clock or SystemClock()
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._conn.close()
 
     def record(
         self,

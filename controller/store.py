@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from controller.db import Locked
 
 Outcome = Literal["aired", "joined", "cut", "blacked_out", "missed", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("aired", "joined", "cut", "blacked_out", "missed", "failed")
@@ -98,28 +96,11 @@ class Store:
     """One connection, serialised by a lock: the runner writes, the API and CLI read."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.executescript(_SCHEMA)
+        self._conn = Locked(path, _SCHEMA)
+        self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._conn.close()
 
     def open_rows(
         self,

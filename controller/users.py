@@ -7,13 +7,12 @@ import hmac
 import re
 import secrets
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
+
+from controller.db import Locked
 
 Role = Literal["admin", "operator", "police"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "police")
@@ -69,16 +68,6 @@ class Principal:
     source_address: str
 
 
-def open_db(path: Path) -> sqlite3.Connection:
-    """A connection in the store's conventions: autocommit, WAL, synchronous=FULL."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000"):
-        db.execute(f"PRAGMA {pragma}")
-    return db
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -87,24 +76,11 @@ class UserStore:
     """Users and tokens in the station database; one connection, serialised by a lock."""
 
     def __init__(self, path: Path) -> None:
-        self._db = open_db(path)
-        self._lock = threading.Lock()
-        self._db.executescript(_SCHEMA)
+        self._conn = Locked(path, _SCHEMA)
+        self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._conn.close()
 
     def add(self, name: str, role: str) -> str:
         """Create the user and return its first API token (shown once, stored only hashed)."""

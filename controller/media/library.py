@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import shutil
-import sqlite3
 import threading
 import time
 import uuid
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.config.models import MediaConfig
+from controller.db import Locked
 from controller.decode import find_ffmpeg
 from controller.media.analyse import IngestError
 from controller.media.clip import (
@@ -47,20 +47,14 @@ class MediaLibrary:
         self.root.mkdir(parents=True, exist_ok=True)
         self.cfg = cfg
         self.ffmpeg = ffmpeg or find_ffmpeg()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.executescript(SCHEMA)
+        self._conn = Locked(db_path, SCHEMA)
+        self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
         self._claims: dict[str, tuple[threading.Lock, int]] = {}
         self._claims_lock = threading.Lock()
         self._sweep()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._conn.close()
 
     def ingest(
         self, src: Path, *, title: str, uploader: str, source: str, original_name: str,
@@ -219,17 +213,6 @@ class MediaLibrary:
                     shutil.rmtree(leftover, ignore_errors=True)
             except FileNotFoundError:
                 pass
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _by_sha(self, sha: str) -> Clip | None:
         rows = self._query("SELECT * FROM media WHERE sha256 = ?", (sha,))
