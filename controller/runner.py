@@ -12,7 +12,7 @@ from typing import Any, Literal
 from controller.clock import Clock, mono_to_wall, wall_to_mono
 from controller.config.models import Config, ZoneConfig
 from controller.config.playlists import Playlist
-from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
+from controller.media.resolve import ClipSource, Shuffler
 from controller.planner import Airing
 from controller.player import (
     AudioStarted,
@@ -24,6 +24,7 @@ from controller.player import (
     PlayResult,
     Program,
 )
+from controller.programme import Programme, media_name
 from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
 from controller.store import Outcome, Store
 
@@ -72,9 +73,8 @@ class AiringRunner:
         self.ctx = ctx
         self.state = AiringState(airing, kind)
         self.player: Player | None = None
-        self.clips: list[Path] = []
+        self.programme: Programme | None = None
         self.notes: list[str] = []
-        self.playlist = ctx.playlists[airing.playlist]
         self._loop = asyncio.get_running_loop()
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
@@ -94,14 +94,18 @@ class AiringRunner:
             self.state.phase = "done"
             return
         previous = store.rows(a.id)
-        self.clips, fallback = self._resolve()
-        if not self.clips:
+        ctx, cfg = self.ctx, self.ctx.config
+        self.programme = programme = Programme(
+            a.playlist, ctx.playlists, ctx.library, ctx.clock, ctx.shuffler,
+            cfg.media.fallback_playlist,
+        )  # fmt: skip
+        if not programme.clips:
             reason = f"节目单无可播内容 / playlist {a.playlist!r} resolved to nothing"
             store.close_open(a.id, "failed", reason)
             self.state.phase = "done"
             return
-        if fallback:
-            self.notes.append(f"使用备用节目单 / fallback playlist {self.playlist.name!r}")
+        if programme.used_fallback:
+            self.notes.append(f"使用备用节目单 / fallback playlist {programme.playlist.name!r}")
         if self.kind == "join":
             store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
         chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
@@ -169,7 +173,9 @@ class AiringRunner:
 
     async def _play(self, previous: list[Any]) -> PlayResult:
         a, cfg = self.airing, self.ctx.config
-        playlist = self.playlist
+        programme = self.programme
+        assert programme is not None  # set by run() before the airing powers up
+        playlist = programme.playlist
         rate = cfg.audio.sample_rate
         start = a.start
         if self.kind == "join" or self.ctx.clock.now() > a.start:
@@ -178,13 +184,13 @@ class AiringRunner:
         fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
         total = round((a.audio_end - start).total_seconds() * rate)
         program = Program(
-            clips=tuple(self.clips),
+            clips=tuple(programme.clips),
             gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
             start_mono=wall_to_mono(self.ctx.clock, start),
             total_frames=max(total, 0),
             fade_out_frames=min(round(fade_s * rate), max(total, 0)),
-            first_clip=_resume_clip(previous, self.clips, cfg.station.media_dir),
-            allow=self._allowed,
+            first_clip=programme.resume_index(previous, cfg.station.media_dir),
+            allow=programme.allowed,
             label=_label(a)
             + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
         )
@@ -257,26 +263,8 @@ class AiringRunner:
                 self._deadman(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
             )
 
-    def _resolve(self) -> tuple[list[Path], bool]:
-        """What the slot's playlist airs now (its fallback when it resolves to nothing)."""
-        a, cfg = self.airing, self.ctx.config
-        paths, fallback = resolve_with_fallback(
-            a.playlist, self.ctx.playlists, self.ctx.library, self.ctx.clock.now(),
-            cfg.media.fallback_playlist,
-        )  # fmt: skip
-        if fallback and cfg.media.fallback_playlist:
-            self.playlist = self.ctx.playlists[cfg.media.fallback_playlist]
-        if self.playlist.order == "shuffle":  # one round, no repeats until all have played
-            picks = [self.ctx.shuffler.next(self.playlist.name, paths) for _ in paths]
-            paths = [p for p in picks if p is not None]
-        return paths, fallback
-
     def media_name(self, path: Path) -> str:
         return media_name(self.ctx.config.station.media_dir, path)
-
-    def _allowed(self, path: Path) -> bool:
-        """Asked by the player at each clip boundary: expiry and retirement take effect there."""
-        return path in resolve(self.playlist, self.ctx.library, self.ctx.clock.now())
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -339,23 +327,6 @@ class AiringRunner:
     def _cancelling(self) -> bool:
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
-
-
-def media_name(media_dir: Path, path: Path) -> str:
-    """How the record names a clip: its path in the media library (library/<id>/…, sample/…)."""
-    return path.relative_to(media_dir).as_posix() if path.is_relative_to(media_dir) else path.name
-
-
-def _resume_clip(previous: list[Any], clips: list[Path], media_dir: Path) -> int:
-    """A join restarts the clip that was playing when the last run stopped (a clip boundary);
-    after a complete clip, the next one."""
-    names = [media_name(media_dir, p) for p in clips]
-    for row in previous:
-        if row.clips and row.clips[-1].get("file") in names:
-            last = row.clips[-1]
-            index = names.index(last["file"])
-            return (index + 1) % len(clips) if last.get("complete") else index
-    return 0
 
 
 def _label(airing: Airing) -> str:

@@ -1,0 +1,53 @@
+"""What an airing plays: the slot's playlist resolved from the library at airing time, the
+clip a join resumes from, and the names the as-run record gives clips."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from controller.clock import Clock
+from controller.config.playlists import Playlist
+from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
+
+
+def media_name(media_dir: Path, path: Path) -> str:
+    """How the record names a clip: its path in the media library (library/<id>/…, sample/…)."""
+    return path.relative_to(media_dir).as_posix() if path.is_relative_to(media_dir) else path.name
+
+
+class Programme:
+    """One airing's clips. `clips` is fixed at the start; `allowed` is asked at each clip
+    boundary so that expiry and retirement take effect after the clip on air."""
+
+    def __init__(
+        self, playlist: str, playlists: Mapping[str, Playlist], library: ClipSource,
+        clock: Clock, shuffler: Shuffler, fallback: str | None,
+    ) -> None:  # fmt: skip
+        self.library, self.clock = library, clock
+        self.playlist = playlists[playlist]
+        paths, self.used_fallback = resolve_with_fallback(
+            playlist, playlists, library, clock.now(), fallback
+        )
+        if self.used_fallback and fallback:
+            self.playlist = playlists[fallback]
+        if self.playlist.order == "shuffle":  # one round, no repeats until all have played
+            picks = [shuffler.next(self.playlist.name, paths) for _ in paths]
+            paths = [p for p in picks if p is not None]
+        self.clips = paths
+
+    def allowed(self, path: Path) -> bool:
+        """Called on the player thread at a clip boundary."""
+        return path in resolve(self.playlist, self.library, self.clock.now())
+
+    def resume_index(self, previous: list[Any], media_dir: Path) -> int:
+        """A join restarts the clip that was playing when the last run stopped (a clip
+        boundary); after a complete clip, the next one."""
+        names = [media_name(media_dir, p) for p in self.clips]
+        for row in previous:
+            if row.clips and row.clips[-1].get("file") in names:
+                last = row.clips[-1]
+                index = names.index(last["file"])
+                return (index + 1) % len(self.clips) if last.get("complete") else index
+        return 0
