@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from starlette.types import Scope
 
 from controller.audit import AuditLog
+from controller.blackouts import BlackoutStore
 from controller.bodylimit import BodyLimitMiddleware
 from controller.clock import Clock, SystemClock
 from controller.config import LoadedConfig
@@ -56,6 +57,7 @@ class Services:
     media: MediaLibrary
     displays: dict[str, Display]
     rotator: SloganRotator
+    blackouts: BlackoutStore
 
     async def start(self) -> None:
         if self.mqtt:
@@ -78,7 +80,7 @@ class Services:
                 await display.stop()
             if self.mqtt:
                 await self.mqtt.stop()
-            for closing in (self.store, self.users, self.audit, self.media):
+            for closing in (self.store, self.users, self.audit, self.media, self.blackouts):
                 closing.close()
 
 
@@ -107,6 +109,8 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)
     users, audit = UserStore(db), AuditLog(db, clock)
+    blackouts = BlackoutStore(db, clock)
+    station.add_blackout_source(blackouts.active)
     sweep_uploads(cfg.station.media_dir / "tmp")
     displays = {d.id: build_display(d, mqtt=mqtt, serial=buses) for d in cfg.displays}
     led = cfg.led
@@ -116,8 +120,9 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
         cfg.station.tz,
     )  # fmt: skip
     return Services(
-        loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator
-    )
+        loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator,
+        blackouts,
+    )  # fmt: skip
 
 
 def sweep_uploads(tmp_dir: Path) -> None:
@@ -130,6 +135,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
     from controller.api_led import router as led_router
     from controller.api_media import router as media_router
+    from controller.api_records import router as records_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
@@ -146,6 +152,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(media_router)
     app.include_router(led_router)
+    app.include_router(records_router)
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 
     def body_limit(scope: Scope) -> int:

@@ -1,0 +1,97 @@
+"""The compliance report: per zone per station day, planned against aired minutes. Pure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from controller.store import AsRunRow
+
+AIRED_OUTCOMES = frozenset({"aired", "joined", "cut"})
+LOSS_KINDS = ("blacked_out", "missed", "failed", "cut", "aired", "joined", "open")
+
+
+@dataclass
+class ZoneDay:
+    """One zone on one station day; minutes as floats, `lost` split by the row's outcome
+    (`open` for rows still on air or never closed)."""
+
+    day: date
+    zone: str
+    planned_min: float = 0.0
+    aired_min: float = 0.0
+    confirmed_min: float = 0.0
+    lost: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def lost_min(self) -> float:
+        return sum(self.lost.values())
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "date": self.day.isoformat(),
+            "zone": self.zone,
+            "planned_min": round(self.planned_min, 3),
+            "aired_min": round(self.aired_min, 3),
+            "confirmed_min": round(self.confirmed_min, 3),
+            "lost_min": round(self.lost_min, 3),
+            "lost": {k: round(v, 3) for k, v in self.lost.items()},
+            "reasons": list(self.reasons),
+        }
+
+
+def _minutes(begin: str | None, end: str | None) -> float:
+    if not begin or not end:
+        return 0.0
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(begin)).total_seconds()
+    return max(seconds, 0.0) / 60.0
+
+
+def compliance(rows: Sequence[AsRunRow], tz: tzinfo) -> list[ZoneDay]:
+    """Sum the rows per (station day of planned start, zone), in day then zone order.
+
+    planned: planned_start→planned_end; aired: audio_start→audio_end of rows whose outcome is
+    aired, joined or cut; confirmed: the aired minutes of rows whose relay_on is `confirmed`;
+    lost: planned − aired (never negative), filed under the row's outcome.
+    """
+    days: dict[tuple[date, str], ZoneDay] = {}
+    for r in rows:
+        day = datetime.fromisoformat(r.planned_start).astimezone(tz).date()
+        entry = days.setdefault((day, r.zone), ZoneDay(day, r.zone))
+        planned = _minutes(r.planned_start, r.planned_end)
+        aired = _minutes(r.audio_start, r.audio_end) if r.outcome in AIRED_OUTCOMES else 0.0
+        aired = min(aired, planned)
+        entry.planned_min += planned
+        entry.aired_min += aired
+        if r.relay_on == "confirmed":
+            entry.confirmed_min += aired
+        lost = planned - aired
+        if lost > 0:
+            kind = r.outcome or "open"
+            entry.lost[kind] = entry.lost.get(kind, 0.0) + lost
+            if r.reason and r.reason not in entry.reasons:
+                entry.reasons.append(r.reason)
+    return [days[k] for k in sorted(days)]
+
+
+def compliance_csv(report: Sequence[ZoneDay]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    lost_cols = [f"lost_{k}_min" for k in LOSS_KINDS]
+    header = ["date", "zone", "planned_min", "aired_min", "confirmed_min", "lost_min"]
+    writer.writerow([*header, *lost_cols, "reasons"])
+    for z in report:
+        d = z.to_dict()
+        lost = z.lost
+        writer.writerow(
+            [
+                *(d[c] for c in header),
+                *(round(lost.get(k, 0.0), 3) for k in LOSS_KINDS),
+                "; ".join(z.reasons),
+            ]
+        )
+    return out.getvalue()
