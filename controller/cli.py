@@ -68,7 +68,17 @@ def _today(loaded: LoadedConfig) -> date:
 
 def _plan(loaded: LoadedConfig, start: date | None, days: int, as_json: bool) -> int:
     cfg = loaded.config
-    airings = plan(cfg, blackouts_from_config(cfg), start or _today(loaded), days)
+    blackouts = blackouts_from_config(cfg)
+    db = cfg.station.data_dir / "broadcastctl.sqlite3"
+    if db.exists():  # blackouts entered through the API count too: the player sees them
+        from controller.blackouts import BlackoutStore
+
+        stored = BlackoutStore(db)
+        try:
+            blackouts += stored.active()
+        finally:
+            stored.close()
+    airings = plan(cfg, blackouts, start or _today(loaded), days)
     if as_json:
         print(json.dumps([airing_to_dict(a) for a in airings], ensure_ascii=False, indent=2))
     else:
