@@ -155,6 +155,7 @@ class OnbonControllerDouble:
     connections: int = 0
     _server: asyncio.Server | None = field(default=None, init=False, repr=False)
     _writers: set[asyncio.StreamWriter] = field(default_factory=set, init=False, repr=False)
+    _handlers: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     host = "127.0.0.1"
 
@@ -174,11 +175,13 @@ class OnbonControllerDouble:
         """Stop listening and drop every connection (a card switched off)."""
         if self._server is not None:
             self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        for writer in list(self._writers):
+            writer.close()
+        # Each handler ends once its connection is closed for good: none is left to the loop's
+        # shutdown (or the garbage collector) half-closed.
+        await asyncio.gather(*self._handlers, return_exceptions=True)
 
     def showing(self, area_id: int = 0) -> str | None:
         """The text of an area now, gone once a run-mode-2 area outlived its timeout."""
@@ -190,7 +193,10 @@ class OnbonControllerDouble:
         return area.text
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
         self._writers.add(writer)
+        self._handlers.add(task)
         self.connections += 1
         state, body = "idle", bytearray()
         try:
@@ -210,6 +216,7 @@ class OnbonControllerDouble:
             pass
         finally:
             self._writers.discard(writer)
+            self._handlers.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
