@@ -172,7 +172,7 @@ class SloganRotator:
     ) -> None:
         try:
             await display.show(text, color=color, hold_s=hold_s)
-        except (DisplayError, OSError) as exc:
+        except (DisplayError, OSError, ValueError) as exc:  # ValueError: a character it lacks
             screen.mode, screen.last_error = "error", str(exc)
             log.warning("display %s: %s", display.id, exc)
             return

@@ -52,6 +52,8 @@ class RecordingScreen:
     async def show(self, text: str, *, color: Color | None = None, hold_s: float = 10.0) -> None:
         if self.fail:
             raise DisplayError("屏幕无应答 / no answer")
+        if "堃" in text:  # a driver refusing a character it cannot encode
+            raise ValueError("无法显示 '堃' / cannot show '堃'")
         self.shown.append(text)
 
     async def clear(self) -> None:
@@ -152,3 +154,10 @@ def test_expired_slogans_are_skipped_and_a_dead_screen_is_reported() -> None:
     assert set(a.shown) == {"新"}
     dead_status = next(s for s in r.status() if s["id"] == "dead")
     assert dead_status["mode"] == "error" and "no answer" in str(dead_status["last_error"])
+
+
+def test_a_text_the_screen_refuses_does_not_stop_the_rotation() -> None:
+    a = RecordingScreen("a")
+    r = rotator([a], ["王堃提醒", "二"])
+    run(r, 0.45)
+    assert a.shown.count("二") >= 2  # the rotation went on past the refused slogan
