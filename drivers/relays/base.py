@@ -13,6 +13,15 @@ class RelayError(Exception):
     """A switch that did not happen, said in the operator's language (Chinese, then English)."""
 
 
+def check_channel(device: str, channel: int, channels: int) -> None:
+    """Raise RelayError unless `channel` is one of the device's 1..`channels`."""
+    if not 1 <= channel <= channels:
+        raise RelayError(
+            f"继电器 {device} 没有第{channel}路 / relay {device} has no channel "
+            f"{channel} (1..{channels})"
+        )
+
+
 @dataclass(frozen=True)
 class SwitchResult:
     """What a device said about a switch: `confirmed` (it replied) or `commanded` (write-only)."""

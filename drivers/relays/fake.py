@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from controller.config.devices import FakeRelayConfig
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,4 @@ class FakeRelay:
         self._apply(channel, False)
 
     def _check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self._cfg.channels:
-            raise RelayError(
-                f"继电器 {self.id} 没有第{channel}路 / relay {self.id} has no channel "
-                f"{channel} (1..{self._cfg.channels})"
-            )
+        check_channel(self._cfg.id, channel, self._cfg.channels)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from controller.config.devices import LcusRelayConfig
 from drivers.protocols.lcus import encode
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,7 @@ class LcusRelay:
         return DeviceHealth(self._port_ok, self._last_error, None)
 
     def _check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self._cfg.channels:
-            raise RelayError(
-                f"继电器 {self.id} 没有第{channel}路 / relay {self.id} has no channel "
-                f"{channel} (1..{self._cfg.channels})"
-            )
+        check_channel(self._cfg.id, channel, self._cfg.channels)
 
 
 def build_lcus(cfg: LcusRelayConfig, *, buses: SerialBuses | None = None) -> LcusRelay:

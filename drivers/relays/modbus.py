@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from controller.config.devices import ModbusRtuRelayConfig
 from drivers.protocols.modbus import Request, silent_interval_s
 from drivers.protocols.modbus_boards import PROFILES, BoardProfile
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
 from drivers.relays.modbus_link import ModbusLink, ModbusRefused
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError, SerialTimeout
 
@@ -254,11 +254,7 @@ class ModbusRelay:
         return RelayError(message)
 
     def _check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self._cfg.channels:
-            raise RelayError(
-                f"继电器 {self.id} 没有第{channel}路 / relay {self.id} has no channel "
-                f"{channel} (1..{self._cfg.channels})"
-            )
+        check_channel(self._cfg.id, channel, self._cfg.channels)
 
 
 def build_modbus(cfg: ModbusRtuRelayConfig, *, buses: SerialBuses | None = None) -> ModbusRelay:

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 
 from controller.config.devices import ShellyRelayConfig
 from drivers.protocols import shelly as rpc
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayDevice, RelayError, SwitchResult
+from drivers.relays.base import (
+    ChannelStatus,
+    DeviceHealth,
+    RelayDevice,
+    RelayError,
+    SwitchResult,
+    check_channel,
+)
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
 log = logging.getLogger(__name__)
@@ -193,11 +200,7 @@ class ShellyRelay:
         return RelayError(message)
 
     def _check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self._cfg.channels:
-            raise RelayError(
-                f"继电器 {self._cfg.id} 没有第{channel}路 / relay {self._cfg.id} has no channel "
-                f"{channel} (1..{self._cfg.channels})"
-            )
+        check_channel(self._cfg.id, channel, self._cfg.channels)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         now = _now()

@@ -16,7 +16,7 @@ from drivers.protocols.tasmota import (
     TasmotaTopics,
     decode_pulsetime,
 )
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,7 @@ class TasmotaRelay:
         return RelayError(message)
 
     def _check_channel(self, channel: int) -> None:
-        if not 1 <= channel <= self._cfg.channels:
-            raise RelayError(
-                f"继电器 {self._cfg.id} 没有第{channel}路 / relay {self._cfg.id} has no channel "
-                f"{channel} (1..{self._cfg.channels})"
-            )
+        check_channel(self._cfg.id, channel, self._cfg.channels)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         now = _now()
