@@ -13,6 +13,7 @@ if [ "$mode" = test ]; then
   want mosquitto mosquitto
   want socat socat
   want espeak-ng espeak-ng
+  want chromium chromium  # the web console's browser tests (driven by Playwright)
 fi
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
