@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -24,7 +25,7 @@ Command = Callable[[str, str], argparse.ArgumentParser]
 
 def add_parsers(command: Command) -> None:
     """Register `user` and `media` (with their actions) on the main parser."""
-    users = _actions(command("user", "users, roles and API tokens / 用户、角色与令牌"))
+    users = _actions(command("user", "users, roles, tokens, passwords / 用户、角色、令牌与密码"))
     p = _leaf(users, "add", "create a user and print its API token once")
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
@@ -35,6 +36,9 @@ def add_parsers(command: Command) -> None:
     p.add_argument("name")
     p.add_argument("--reason", default="")
     _leaf(users, "token", "issue another token for a user").add_argument("name")
+    p = _leaf(users, "passwd", "set a user's web console password (asked twice)")
+    p.add_argument("name")
+    p.add_argument("--stdin", action="store_true", help="read it from one line of standard input")
 
     media = _actions(command("media", "the media library / 节目库"))
     p = _leaf(media, "add", "ingest an audio file (approved unless --pending)")
@@ -104,6 +108,14 @@ def _user(args: argparse.Namespace, users: UserStore, audit: AuditLog) -> int:
         audit.record(CLI_USER, "user.revoke", args.name, args.reason)
         print(f"已吊销 / revoked: {args.name}", file=sys.stderr)
         return 0
+    if args.action == "passwd":
+        user = users.get(args.name)
+        if user is None or not user.active:
+            raise UserError(f"没有此有效用户 / no active user {args.name!r}")
+        users.set_password(args.name, _read_password(args.stdin))
+        audit.record(CLI_USER, "user.passwd", args.name)
+        print(f"已设置密码 / password set for {args.name}", file=sys.stderr)
+        return 0
     if args.action == "add":
         token = users.add(args.name, args.role)
         audit.record(CLI_USER, "user.add", args.name, detail={"role": args.role})
@@ -114,6 +126,18 @@ def _user(args: argparse.Namespace, users: UserStore, audit: AuditLog) -> int:
     print("API 令牌只显示这一次，请妥善保存 / the API token is shown once:", file=sys.stderr)
     print(token)
     return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    """One line of standard input, or typed twice at a terminal prompt (not echoed)."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():  # getpass would fall back to reading stdin, with a warning
+        raise UserError("没有终端可提示输入，请用 --stdin / no terminal to ask on: use --stdin")
+    first = getpass.getpass("新密码 / new password: ")
+    if getpass.getpass("再输入一次 / once more: ") != first:
+        raise UserError("两次输入的密码不一致 / the two passwords differ")
+    return first
 
 
 def _actor(args: argparse.Namespace, users: UserStore) -> str:

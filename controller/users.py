@@ -1,7 +1,8 @@
-"""People who may change the station: users, their roles and their API tokens (hashed)."""
+"""People who may change the station: users, their roles, API tokens and passwords (hashed)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    password_hash TEXT
 );
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,
@@ -33,6 +35,13 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_user ON tokens (user);
 """
+# password_hash: "scrypt$n$r$p$salt_hex$hash_hex", NULL: no password. Added after the first
+# release; an older database gets the column on open.
+
+# scrypt's cost: about 16 MiB and a few tens of milliseconds per check on the station's PC.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SCRYPT_MAXMEM = 64 * 1024 * 1024
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 
 
 class UserError(Exception):
@@ -69,15 +78,19 @@ class Principal:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class UserStore:
-    """Users and tokens in the station database; one connection, serialised by a lock."""
+    """Users, tokens and passwords in the station database; one connection, serialised by a
+    lock."""
 
     def __init__(self, path: Path) -> None:
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
+        with self._tx() as db:
+            if "password_hash" not in {r[1] for r in db.execute("PRAGMA table_info(users)")}:
+                db.execute("ALTER TABLE users ADD COLUMN password_hash TEXT")
 
     def close(self) -> None:
         self._conn.close()
@@ -146,6 +159,36 @@ class UserStore:
             return None
         return _user(row)
 
+    def set_password(self, name: str, password: str) -> None:
+        """Give an active user a (new) password; its tokens keep working."""
+        if len(password) < PASSWORD_MIN:
+            n = PASSWORD_MIN
+            raise UserError(f"密码至少 {n} 个字符 / a password needs at least {n} characters")
+        if len(password) > PASSWORD_MAX:
+            raise UserError(f"密码过长 / password longer than {PASSWORD_MAX} characters")
+        stored = hash_password(password)  # the slow part, outside the lock
+        with self._tx() as db:
+            row = db.execute("SELECT revoked_at FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise UserError(f"没有此用户 / no user {name!r}")
+            if row["revoked_at"] is not None:
+                raise UserError(f"用户已吊销 / user {name!r} is revoked")
+            db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (stored, name))
+
+    def check_password(self, name: str, password: str) -> User | None:
+        """The active user with this name and password, else None.
+
+        An unknown name, a revoked user and a user without a password cost the same scrypt
+        work as a wrong password, so the answer's timing does not tell which names exist.
+        """
+        with self._lock:
+            row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        stored = None if row is None or row["revoked_at"] is not None else row["password_hash"]
+        if stored is None:
+            verify_password(password, _decoy_hash())
+            return None
+        return _user(row) if verify_password(password, stored) else None
+
     @staticmethod
     def _insert_token(db: sqlite3.Connection, name: str) -> str:
         token = secrets.token_urlsafe(32)
@@ -154,6 +197,38 @@ class UserStore:
             (token_hash(token), name, _now()),
         )
         return token
+
+
+def hash_password(password: str) -> str:
+    """A fresh-salted scrypt hash, as stored: "scrypt$n$r$p$salt_hex$hash_hex"."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a stored hash (compared in constant time); a malformed
+    stored value matches nothing."""
+    try:
+        scheme, n, r, p, salt_hex, hash_hex = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt, expected = bytes.fromhex(salt_hex), bytes.fromhex(hash_hex)
+        digest = _scrypt(password, salt, int(n), int(r), int(p), len(expected))
+    except (ValueError, OverflowError):  # field count, hex, numbers, parameters scrypt refuses
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int = 32) -> bytes:
+    secret = password.encode("utf-8", "surrogatepass")  # JSON may carry lone surrogates
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=SCRYPT_MAXMEM, dklen=length)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash nobody knows the password of, checked when there is no real one to check."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _user(row: sqlite3.Row) -> User:
