@@ -133,18 +133,28 @@ def sweep_uploads(tmp_dir: Path) -> None:
 
 def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
+    from controller.api_auth import LoginLimiter
+    from controller.api_auth import router as auth_router
     from controller.api_led import router as led_router
     from controller.api_media import router as media_router
     from controller.api_records import router as records_router
+    from controller.sessions import SessionStore
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
         services = build_services(loaded, clock)
+        db = loaded.config.station.data_dir / "broadcastctl.sqlite3"
+        sessions = SessionStore(db, services.clock)
         await services.start()
         log.info("broadcastctl started (pid %d): %s", os.getpid(), loaded.path)
         try:
-            yield {"services": services}
+            yield {
+                "services": services,
+                "sessions": sessions,
+                "login_limiter": LoginLimiter(services.clock),
+            }
         finally:
+            sessions.close()
             await services.stop()
             log.info("broadcastctl stopped")
 
@@ -153,6 +163,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(media_router)
     app.include_router(led_router)
     app.include_router(records_router)
+    app.include_router(auth_router)
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 
     def body_limit(scope: Scope) -> int:
