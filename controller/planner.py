@@ -15,6 +15,12 @@ from controller.config.models import WEEKDAYS, BlackoutConfig, Config, SlotConfi
 
 ZoneStatus = Literal["scheduled", "cut", "blackout"]
 
+# The priority ladder (DESIGN.md §2.7): a higher airing takes the air from a lower one.
+SCHEDULE_PRIORITY = 50
+MANUAL_PRIORITY = 70
+POLICE_PRIORITY = 80
+EMERGENCY_PRIORITY = 100
+
 
 @dataclass(frozen=True)
 class Blackout:
@@ -25,9 +31,13 @@ class Blackout:
     end: datetime
     zones: frozenset[str] | None = None
     reason: str = ""
+    threshold: int = 100  # airings below this priority are silenced; emergencies (100) pass
 
     def covers_zone(self, zone: str) -> bool:
         return self.zones is None or zone in self.zones
+
+    def silences(self, priority: int) -> bool:
+        return priority < self.threshold
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,30 @@ class ZonePlan:
     blackout: str | None = None
 
 
+Source = Literal["schedule", "manual", "emergency"]
+
+
 @dataclass(frozen=True)
 class Airing:
+    """One airing: a slot's, or an override's (manual or emergency) from the API.
+
+    `playlist` names a playlist; an override may instead list library clip ids in `clips`
+    (then `playlist` is only its label). `gap_s` overrides the gap between clips (an
+    emergency's repeat interval).
+    """
+
     id: str
     slot: str
     start: datetime
     end: datetime
     playlist: str
     zones: tuple[ZonePlan, ...]
+    priority: int = SCHEDULE_PRIORITY
+    source: Source = "schedule"
+    clips: tuple[str, ...] = ()
+    gap_s: float | None = None
+    exercise: bool = False
+    reason: str = ""
 
     @property
     def on_air_zones(self) -> tuple[ZonePlan, ...]:
@@ -85,7 +111,7 @@ def _blackout(b: BlackoutConfig, config: Config) -> Blackout:
     start = b.start if b.start.tzinfo else b.start.replace(tzinfo=tz)
     end = b.end if b.end.tzinfo else b.end.replace(tzinfo=tz)
     zones = None if b.zones == "all" else frozenset(b.zones)
-    return Blackout(b.name, start, end, zones, b.reason)
+    return Blackout(b.name, start, end, zones, b.reason, b.threshold)
 
 
 def slot_zones(config: Config, slot: SlotConfig) -> list[str]:
@@ -96,9 +122,20 @@ def airing_id(slot: str, start: datetime) -> str:
     return f"{start.isoformat()}|{slot}"
 
 
-def plan_zone(zone: str, start: datetime, end: datetime, blackouts: Iterable[Blackout]) -> ZonePlan:
-    """The zone's fate in [start, end): the earliest blackout that meets it decides."""
-    hits = [b for b in blackouts if b.covers_zone(zone) and b.start < end and b.end > start]
+def plan_zone(
+    zone: str,
+    start: datetime,
+    end: datetime,
+    blackouts: Iterable[Blackout],
+    priority: int = SCHEDULE_PRIORITY,
+) -> ZonePlan:
+    """The zone's fate in [start, end): the earliest blackout that meets it and silences an
+    airing of this priority decides."""
+    hits = [
+        b
+        for b in blackouts
+        if b.covers_zone(zone) and b.start < end and b.end > start and b.silences(priority)
+    ]
     if not hits:
         return ZonePlan(zone, "scheduled", end)
     first = min(hits, key=lambda b: (b.start, b.name))
@@ -150,6 +187,9 @@ def airing_to_dict(airing: Airing) -> dict[str, object]:
         "end": airing.end.isoformat(),
         "playlist": airing.playlist,
         "status": airing.status,
+        "priority": airing.priority,
+        "source": airing.source,
+        "exercise": airing.exercise,
         "zones": [
             {
                 "zone": z.zone,

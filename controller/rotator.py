@@ -32,6 +32,8 @@ class LedMessage:
     until: datetime
     by: str
     color: Color = "red"
+    priority: int = 80  # the ladder (DESIGN.md §2.7): police warning 80, emergency 100
+    key: str | None = None  # who may withdraw it early (an emergency's override id)
 
 
 @dataclass
@@ -90,8 +92,12 @@ class SloganRotator:
         minutes: float,
         by: str,
         color: Color = "red",
+        priority: int = 80,
+        key: str | None = None,
     ) -> LedMessage:
-        """Preempt the rotation on `displays` (None: every screen) for `minutes`.
+        """Preempt the rotation on `displays` (None: every screen) for `minutes`. On each
+        screen the highest-priority message shows (the newest among equals); a lower one
+        waits underneath until the higher one expires or is withdrawn.
 
         Raises ValueError, in the operator's language, for an unknown screen or a character a
         screen cannot show; nothing is changed then.
@@ -107,18 +113,24 @@ class SloganRotator:
                     f" {char!r} (U+{ord(char):04X})"
                 )
         until = self.clock.now() + timedelta(minutes=minutes)
-        message = LedMessage(next(_ids), text, targets, until, by, color)
+        message = LedMessage(next(_ids), text, targets, until, by, color, priority, key)
         self.messages.append(message)
         for display_id in targets:
             self.screens[display_id].wake.set()
         return message
 
+    def withdraw(self, key: str) -> int:
+        """Take down the messages pushed with `key` now; how many there were."""
+        gone = [m for m in self.messages if m.key == key]
+        self.messages = [m for m in self.messages if m.key != key]
+        for display_id in {d for m in gone for d in m.displays}:
+            self.screens[display_id].wake.set()
+        return len(gone)
+
     def active_message(self, display_id: str, now: datetime) -> LedMessage | None:
         self.messages = [m for m in self.messages if m.until > now]
-        for message in reversed(self.messages):  # the newest wins
-            if display_id in message.displays:
-                return message
-        return None
+        mine = [(m.priority, i, m) for i, m in enumerate(self.messages) if display_id in m.displays]
+        return max(mine, key=lambda t: (t[0], t[1]))[2] if mine else None
 
     def playable(self, now: datetime) -> list[SloganEntry]:
         def aware(value: datetime | None) -> datetime | None:

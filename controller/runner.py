@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -26,11 +28,14 @@ from controller.player import (
 )
 from controller.programme import Programme, media_name
 from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
-from controller.store import Outcome, Store
+from controller.store import SEGMENT, Outcome, Store
 
 log = logging.getLogger(__name__)
 
-RunKind = Literal["start", "join"]
+RunKind = Literal["start", "join", "resume"]
+# The air is free: the station decides at once who goes on next (a displaced airing resumes).
+RESUME_LEAD_S = 0.3
+DONE_AS: dict[RunKind, Outcome] = {"start": "aired", "join": "joined", "resume": "resumed"}
 
 
 @dataclass
@@ -44,6 +49,12 @@ class RunnerContext:
     new_player: Any  # Callable[[Callable[[PlayerEvent], None]], Player]
     library: ClipSource
     shuffler: Shuffler = field(default_factory=Shuffler)
+    # One audio output: one player at a time; the next waits for the last one's final frame.
+    output_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set by the station: the zones an ending airing hands over to the next one, and a call
+    # when an airing's audio is over (so a displaced airing resumes at once).
+    next_zones: Callable[[AiringRunner], set[str]] | None = None
+    on_air_free: Callable[[AiringRunner], None] | None = None
 
 
 @dataclass
@@ -76,29 +87,73 @@ class AiringRunner:
         self.programme: Programme | None = None
         self.notes: list[str] = []
         self._loop = asyncio.get_running_loop()
+        # Set by end(): (outcome, reason, zones to leave on for the airing that takes over).
+        self._ending: tuple[Outcome, str, set[str]] | None = None
+        self._ended = asyncio.Event()
+        self._cuts: list[asyncio.Task[None]] = []
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
             self.state.zones[plan.zone] = ZoneLive(zones[plan.zone], plan.end)
+
+    @property
+    def holds_air(self) -> bool:
+        """Whether this airing has (or is about to have) the air: not ending, not closing."""
+        return self._ending is None and self.state.phase not in ("closing", "done")
+
+    @property
+    def base_id(self) -> str:
+        """The airing's id without its resume segment (`<id>#r<n>` → `<id>`)."""
+        return self.airing.id.split(SEGMENT)[0]
+
+    def end(self, outcome: Outcome, reason: str, keep: set[str] | None = None) -> None:
+        """End the airing now (preempted by a higher one, or stopped by an operator): a short
+        ramp, zones off but those in `keep`, the record says `outcome` and why."""
+        if self._ending is not None or self.state.phase == "done":
+            return
+        self._ending = (outcome, reason, set(keep or ()))
+        self._ended.set()
+        if self.player is not None:
+            self.player.stop()
+
+    def replan(self, fresh: Airing) -> None:
+        """The plan changed while on air (a blackout entered now): zones whose end moved
+        earlier are cut at the new end; if all are, the audio fades out there."""
+        if fresh.id != self.airing.id or self._ending is not None:
+            return
+        now = self.ctx.clock.now()
+        plans = []
+        for plan in fresh.zones:
+            live = self.state.zones.get(plan.zone)
+            if live is not None and plan.status == "blackout":  # silenced from now on
+                plan = replace(plan, status="cut", end=max(now, fresh.start))
+            if live is not None and plan.status == "cut" and plan.end < live.end:
+                live.end = plan.end
+                if live.on_air:
+                    self._cuts.append(asyncio.create_task(self._cut_at(live)))
+            plans.append(plan)
+        old_end = self.airing.audio_end
+        self.airing = replace(fresh, zones=tuple(plans))
+        self.state.airing = self.airing
+        if self.airing.audio_end < old_end and self.player is not None:
+            at = max(self.airing.audio_end, now)
+            self.player.cut(wall_to_mono(self.ctx.clock, at), fade_s=1.0)
 
     # -- the airing, step by step ------------------------------------------------------------
 
     async def run(self) -> None:
         a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
         store.open_rows(
-            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones]
-        )
+            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
+            source=a.source, priority=a.priority, exercise=a.exercise,
+        )  # fmt: skip
         for z in a.zones:
             if z.status == "blackout":
                 store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
         if not self.state.zones:
             self.state.phase = "done"
             return
-        previous = store.rows(a.id)
-        ctx, cfg = self.ctx, self.ctx.config
-        self.programme = programme = Programme(
-            a.playlist, ctx.playlists, ctx.library, ctx.clock, ctx.shuffler,
-            cfg.media.fallback_playlist,
-        )  # fmt: skip
+        previous = store.segment_rows(self.base_id)
+        self.programme = programme = self._programme()
         if not programme.clips:
             reason = f"节目单无可播内容 / playlist {a.playlist!r} resolved to nothing"
             store.close_open(a.id, "failed", reason)
@@ -106,11 +161,15 @@ class AiringRunner:
             return
         if programme.used_fallback:
             self.notes.append(f"使用备用节目单 / fallback playlist {programme.playlist.name!r}")
+        if a.exercise:
+            self.notes.append("演练 / exercise")
         if self.kind == "join":
             store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
         chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
         try:
-            await self._sleep_until(chain_at)
+            if not await self._wait_until(chain_at):
+                self._close_ending()
+                return
             self.state.phase = "power_on"
             await self.ctx.chain.acquire(
                 self._deadman(a.audio_end + timedelta(seconds=sched.postroll_s))
@@ -118,22 +177,45 @@ class AiringRunner:
             try:
                 await self._air(previous)
             finally:
-                if not self._cancelling():
+                if not self._cancelling() and self._ending is None:
                     await asyncio.sleep(sched.postroll_s)
                 await self.ctx.chain.release()
         finally:
             self.state.phase = "done"
+            for task in self._cuts:
+                task.cancel()
+
+    def _programme(self) -> Programme:
+        a, ctx, cfg = self.airing, self.ctx, self.ctx.config
+        playlists, fallback = ctx.playlists, cfg.media.fallback_playlist
+        if a.clips:  # an override naming library clips: no fallback, it airs these or fails
+            listed = Playlist(
+                name=a.playlist, title=a.slot, gap_s=a.gap_s, clips=(), listed=a.clips
+            )
+            playlists, fallback = {**playlists, a.playlist: listed}, None
+        elif a.gap_s is not None and a.playlist in playlists:
+            gapped = playlists[a.playlist].model_copy(update={"gap_s": a.gap_s})
+            playlists = {**playlists, a.playlist: gapped}
+        return Programme(
+            a.playlist, playlists, ctx.library, ctx.clock, ctx.shuffler,
+            fallback if a.source == "schedule" else None,
+        )  # fmt: skip
 
     async def _air(self, previous: list[Any]) -> None:
         a, sched = self.airing, self.ctx.config.schedule
-        await self._sleep_until(a.start - timedelta(seconds=sched.preroll_s))
+        if not await self._wait_until(a.start - timedelta(seconds=sched.preroll_s)):
+            self._close_ending()
+            return
         self.state.phase = "zones_on"
         live = await self._zones_on()
         if not live:
             return
+        if self._ending is not None:
+            await self._finish(None)
+            return
         self.state.phase = "on_air"
         rearm = asyncio.create_task(self._rearm_loop())
-        cuts = [asyncio.create_task(self._cut_at(z)) for z in live if z.end < a.audio_end]
+        self._cuts += [asyncio.create_task(self._cut_at(z)) for z in live if z.end < a.audio_end]
         try:
             result = await self._play(previous)
         except asyncio.CancelledError:
@@ -146,8 +228,6 @@ class AiringRunner:
             raise
         finally:
             rearm.cancel()
-            for task in cuts:
-                task.cancel()
         self.state.phase = "closing"
         await self._finish(result)
 
@@ -177,42 +257,57 @@ class AiringRunner:
         assert programme is not None  # set by run() before the airing powers up
         playlist = programme.playlist
         rate = cfg.audio.sample_rate
-        start = a.start
-        if self.kind == "join" or self.ctx.clock.now() > a.start:
-            start = max(a.start, self.ctx.clock.now() + timedelta(seconds=0.5))
-        cut_short = a.audio_end < a.end
-        fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
-        total = round((a.audio_end - start).total_seconds() * rate)
-        program = Program(
-            clips=tuple(programme.clips),
-            gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
-            start_mono=wall_to_mono(self.ctx.clock, start),
-            total_frames=max(total, 0),
-            fade_out_frames=min(round(fade_s * rate), max(total, 0)),
-            first_clip=programme.resume_index(previous, cfg.station.media_dir),
-            allow=programme.allowed,
-            label=_label(a)
-            + (f"-join{self.ctx.clock.now():%H%M%S}" if self.kind == "join" else ""),
-        )
-        self.player = self.ctx.new_player(self._on_player_event)
-        self.player.start(program)
-        result: PlayResult | None = await asyncio.to_thread(self.player.wait)
+        async with self.ctx.output_lock:
+            start = a.start
+            now = self.ctx.clock.now()
+            if self.kind != "start" or now > a.start:
+                lead = RESUME_LEAD_S if self.kind == "resume" else 0.5
+                start = max(a.start, now + timedelta(seconds=lead))
+            cut_short = a.audio_end < a.end
+            fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
+            total = round((a.audio_end - start).total_seconds() * rate)
+            suffix = {"join": "-join", "resume": "-resume"}.get(self.kind)
+            program = Program(
+                clips=tuple(programme.clips),
+                gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
+                start_mono=wall_to_mono(self.ctx.clock, start),
+                total_frames=max(total, 0),
+                fade_out_frames=min(round(fade_s * rate), max(total, 0)),
+                first_clip=programme.resume_index(previous, cfg.station.media_dir),
+                allow=programme.allowed,
+                label=_label(a) + (f"{suffix}{now:%H%M%S}" if suffix else ""),
+            )
+            self.player = self.ctx.new_player(self._on_player_event)
+            self.player.start(program)
+            if self._ending is not None:  # ended while waiting for the output
+                self.player.stop()
+            result: PlayResult | None = await asyncio.to_thread(self.player.wait)
         assert result is not None  # wait() without a timeout always returns the result
         return result
 
-    async def _finish(self, result: PlayResult) -> None:
+    async def _finish(self, result: PlayResult | None) -> None:
         a, store = self.airing, self.ctx.store
         live = [z for z in self.state.zones.values() if z.on_air]
         tz = self.ctx.config.station.tz
-        last = result.last_frame_mono
+        last = result.last_frame_mono if result else None
         end_wall = (
             mono_to_wall(self.ctx.clock, last).astimezone(tz).isoformat(timespec="microseconds")
             if last is not None
             else self._now_iso()
         )
-        store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
-        await self._zones_off(live)
-        outcome: Outcome = "joined" if self.kind == "join" else "aired"
+        if result is not None:
+            store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
+        if self._ending is not None:
+            ended_as, why, keep = self._ending
+            await self._zones_off([z for z in live if z.zone.id not in keep], handed=keep)
+            store.close_open(a.id, ended_as, why, audio_end=end_wall if result else None)
+            self._air_free()
+            return
+        assert result is not None
+        keep = self.ctx.next_zones(self) if self.ctx.next_zones else set()
+        await self._zones_off([z for z in live if z.zone.id not in keep], handed=keep)
+        self._air_free()
+        outcome = DONE_AS[self.kind]
         if result.reason in ("complete", "cut"):
             for zone in live:
                 plan = next(z for z in a.zones if z.zone == zone.zone.id)
@@ -226,7 +321,18 @@ class AiringRunner:
                 a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}"
             )
 
-    async def _zones_off(self, zones: list[ZoneLive]) -> None:
+    def _close_ending(self) -> None:
+        """Ended before anything went on air: the rows say so."""
+        if self._ending is not None:
+            outcome, reason, _ = self._ending
+            self.ctx.store.close_open(self.airing.id, outcome, reason)
+        self._air_free()
+
+    def _air_free(self) -> None:
+        if self.ctx.on_air_free is not None:
+            self.ctx.on_air_free(self)
+
+    async def _zones_off(self, zones: list[ZoneLive], handed: set[str] | None = None) -> None:
         switches = await asyncio.gather(
             *(self.ctx.bank.switch_zone(z.zone, False, None) for z in zones)
         )
@@ -234,11 +340,17 @@ class AiringRunner:
             zone.on_air = False
             zone.relay = "off" if sw.result != "failed" else "failed"
             self._record_switch(sw)
+        for zone_id in sorted(handed or ()):
+            if zone_id in self.state.zones:
+                self.state.zones[zone_id].on_air = False
+                self.ctx.store.update(
+                    self.airing.id, [zone_id], relay_off_at=self._now_iso(), relay_off="handed_over"
+                )
 
     async def _cut_at(self, zone: ZoneLive) -> None:
         """A blackout starts inside the airing: this zone goes silent at its start."""
         await self._sleep_until(zone.end)
-        if zone.end >= self.airing.audio_end:
+        if zone.end >= self.airing.audio_end or not zone.on_air or self._ending is not None:
             return
         await self._zones_off([zone])
         plan = next(z for z in self.airing.zones if z.zone == zone.zone.id)
@@ -319,6 +431,14 @@ class AiringRunner:
         delay = (when - self.ctx.clock.now()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
+
+    async def _wait_until(self, when: datetime) -> bool:
+        """Sleep until `when` unless the airing is ended first; False if it was."""
+        delay = (when - self.ctx.clock.now()).total_seconds()
+        if delay > 0 and self._ending is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), delay)
+        return self._ending is None
 
     def _now_iso(self) -> str:
         tz = self.ctx.config.station.tz

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from controller.arbiter import arbitrate, handover
 from controller.decide import Action, Timing, due_actions
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
-from controller.runner import AiringRunner, RunnerContext
+from controller.runner import RESUME_LEAD_S, AiringRunner, RunKind, RunnerContext
 from controller.scheduler import Waker
-from controller.store import Outcome
+from controller.store import SEGMENT, Outcome
+
+# Overrides (manual, emergency) as airings: (blackouts, begin, until) → the ones meeting it.
+OverrideSource = Callable[[list[Blackout], datetime, datetime], list[Airing]]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,12 @@ class Station:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._alive_since: datetime | None = None
         self._blackout_sources: list[Callable[[], list[Blackout]]] = []
+        self._override_sources: list[OverrideSource] = []
+        # Airings that lost the air (preempted, or held off by a higher one) and resume when
+        # the air is free again while their window is open: base id → resume count so far.
+        self.displaced: dict[str, int] = {}
+        ctx.next_zones = self._handover_zones
+        ctx.on_air_free = self._on_air_free
         cfg = ctx.config
         self.timing = Timing(cfg.schedule.preroll_s, ctx.chain.settle_s, cfg.schedule.min_join_s)
         self.started = False
@@ -39,6 +50,8 @@ class Station:
         last = store.get_state("last_alive")
         self._alive_since = datetime.fromisoformat(last) if last else None
         orphans = set(store.open_airings())
+        for base in store.preempted_open(now):  # displaced before the restart: still owed
+            self.displaced.setdefault(base, 0)
         actions = self._due(now, exclude=orphans)
         joining = {a.airing.id for a in actions if a.kind in ("start", "join")}
         for airing_id in orphans - joining:
@@ -88,15 +101,139 @@ class Station:
     def add_blackout_source(self, source: Callable[[], list[Blackout]]) -> None:
         self._blackout_sources.append(source)
 
+    def add_override_source(self, source: OverrideSource) -> None:
+        self._override_sources.append(source)
+
     def airings(self, begin: datetime, until: datetime) -> list[Airing]:
-        return airings_between(self.ctx.config, self.blackouts(), begin, until)
+        """The slots starting in [begin, until) and the overrides meeting it, by start."""
+        blackouts = self.blackouts()
+        found = airings_between(self.ctx.config, blackouts, begin, until)
+        for source in self._override_sources:
+            found += source(blackouts, begin, until)
+        return sorted(found, key=lambda a: (a.start, a.id))
 
     async def reconcile(self) -> None:
-        """Called by the waker at each airing's wake time and every 30 s as a watchdog."""
+        """Called by the waker at each airing's wake time, every 30 s as a watchdog, when the
+        air becomes free and when an override or a blackout changes."""
         now = self.ctx.clock.now()
+        self._replan_running(now)
         self._act(self._due(now))
         self._plan_wakes(now)
         self.ctx.store.set_state("last_alive", now.isoformat())
+
+    def kick(self) -> None:
+        """Reconcile as soon as the event loop is free (the API changed what should air)."""
+        task = asyncio.create_task(self.reconcile())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    # -- the priority ladder -------------------------------------------------------------------
+
+    def holder(self) -> AiringRunner | None:
+        """The runner that has the air (the highest-priority one not ending)."""
+        holding = [r for r in self.runners.values() if r.holds_air]
+        return max(holding, key=lambda r: r.airing.priority) if holding else None
+
+    def lead_s(self, zones: list[str]) -> float:
+        """How far ahead an airing asked for "now" must start: the preroll unless its zones
+        are already on air (taken over from the airing it displaces), the amplifier settle
+        times unless the chain is already powered."""
+        holder = self.holder()
+        live = {z for z, st in holder.state.zones.items() if st.on_air} if holder else set()
+        lead = RESUME_LEAD_S
+        if not set(zones) <= live:
+            lead += self.ctx.config.schedule.preroll_s
+        if not self.ctx.chain.powered:
+            lead += self.ctx.chain.settle_s
+        return lead
+
+    def stop_air(self, reason: str) -> list[str]:
+        """Stop whatever is on air now (future slots stay); nothing displaced resumes."""
+        stopped = []
+        for runner in list(self.runners.values()):
+            if runner.state.phase != "done" and runner.holds_air:
+                runner.end("stopped", reason)
+                stopped.append(runner.airing.id)
+        self.displaced.clear()
+        return stopped
+
+    def stop_airing(self, airing_id: str, reason: str) -> bool:
+        """Stop one airing (its id or its base id); False if it is not running or waiting."""
+        found = False
+        for runner in list(self.runners.values()):
+            if airing_id in (runner.airing.id, runner.base_id) and runner.holds_air:
+                runner.end("stopped", reason)
+                found = True
+        if self.displaced.pop(airing_id.split(SEGMENT)[0], None) is not None:
+            found = True
+        return found
+
+    def _wanting(
+        self, now: datetime, actions: list[Action]
+    ) -> tuple[list[Airing], dict[str, RunKind]]:
+        kinds: dict[str, RunKind] = {}
+        wanting = []
+        for action in actions:
+            if action.kind in ("start", "join") and action.airing.on_air_zones:
+                wanting.append(action.airing)
+                kinds[action.airing.id] = "join" if action.kind == "join" else "start"
+        for airing in self._resumables(now):
+            wanting.append(airing)
+            kinds[airing.id] = "resume"
+        return wanting, kinds
+
+    def _resumables(self, now: datetime) -> list[Airing]:
+        """Displaced airings whose window is still open, as their next segment."""
+        out = []
+        running = {r.base_id for r in self.runners.values() if r.state.phase != "done"}
+        longest = timedelta(days=1)
+        fresh = {a.id: a for a in self.airings(now - longest, now + timedelta(seconds=1))}
+        for base, count in list(self.displaced.items()):
+            airing = fresh.get(base)
+            if airing is None or base in running:
+                if airing is None:
+                    del self.displaced[base]
+                continue
+            zones = tuple(
+                replace(z, status="blackout") if z.status == "cut" and z.end <= now else z
+                for z in airing.zones
+            )
+            segment = replace(airing, id=f"{base}{SEGMENT}{count + 1}", zones=zones)
+            left = (segment.audio_end - now).total_seconds()
+            if not segment.on_air_zones or left < self.timing.min_join_s:
+                del self.displaced[base]  # its window closed while it was off the air
+                continue
+            out.append(segment)
+        return out
+
+    def _handover_zones(self, ending: AiringRunner) -> set[str]:
+        """Zones the ending airing leaves on for the one that takes the air next."""
+        now = self.ctx.clock.now()
+        soon = now + timedelta(seconds=1)
+        preroll = timedelta(seconds=self.ctx.config.schedule.preroll_s)
+        live = [z for z, st in ending.state.zones.items() if st.on_air]
+        keep: set[str] = set()
+        for other in self.runners.values():  # its zones come on within a second anyway
+            if other is not ending and other.holds_air and other.airing.start - preroll <= soon:
+                keep |= handover(other.airing, live)
+        wanting, _ = self._wanting(now, self._due(now))
+        ready = [a for a in wanting if a.id != ending.airing.id and a.start <= soon]
+        return keep | handover(arbitrate(None, ready).start, live)
+
+    def _on_air_free(self, runner: AiringRunner) -> None:
+        if self.started:
+            self.kick()
+
+    def _replan_running(self, now: datetime) -> None:
+        """Blackouts entered while an airing is on air cut it (the planner's view now)."""
+        running = [r for r in self.runners.values() if r.holds_air]
+        if not running:
+            return
+        fresh = {a.id: a for a in self.airings(now - LOOKAROUND, now + LOOKAROUND)}
+        for runner in running:
+            airing = fresh.get(runner.base_id)
+            if airing is not None and airing.zones != runner.airing.zones:
+                runner.replan(replace(airing, id=runner.airing.id))
 
     def _due(self, now: datetime, exclude: set[str] | None = None) -> list[Action]:
         tz = self.ctx.config.station.tz
@@ -107,8 +244,12 @@ class Station:
         return due_actions(airings, now, self.timing, handled, self._alive_since)
 
     def _act(self, actions: list[Action], orphans: set[str] | None = None) -> None:
+        now = self.ctx.clock.now()
         for action in actions:
             a = action.airing
+            if action.kind in ("start", "join") and not a.on_air_zones:
+                self._launch(a, "start")  # all blacked out: only recorded
+                continue
             if action.kind == "missed":
                 outcome: Outcome = "failed" if orphans and a.id in orphans else "missed"
                 self.ctx.store.open_rows(
@@ -116,12 +257,48 @@ class Station:
                 )
                 self.ctx.store.close_open(a.id, outcome, action.reason)
                 log.warning("airing %s %s: %s", a.id, outcome, action.reason)
-                continue
-            runner = AiringRunner(a, action.kind, self.ctx)
-            self.runners[a.id] = runner
-            task = asyncio.create_task(self._run(runner), name=f"airing {a.id}")
-            self._tasks[a.id] = task
-            log.info("airing %s: %s", a.id, action.kind)
+        wanting, kinds = self._wanting(now, actions)
+        holder = self.holder()
+        decision = arbitrate(holder.airing if holder else None, wanting)
+        new = decision.start
+        if new is not None and holder is not None and decision.preempt is not None:
+            live = [z for z, st in holder.state.zones.items() if st.on_air]
+            holder.end("preempted", _displaced_by(new), handover(new, live))
+            self._displace(holder.airing.id)
+        if new is not None:
+            self._launch(new, kinds[new.id])
+        blocker = new or (holder.airing if holder else None)
+        for waiting in decision.waiting:
+            if kinds[waiting.id] == "resume" or waiting.start > now or blocker is None:
+                continue  # a resume keeps waiting; a future start is judged at its start
+            # Its time has come but a higher (or equal, earlier) airing has the air.
+            self._record_held(waiting, blocker)
+
+    def _launch(self, a: Airing, kind: RunKind) -> None:
+        if kind == "resume":
+            self.displaced[a.id.split(SEGMENT)[0]] += 1
+        runner = AiringRunner(a, kind, self.ctx)
+        self.runners[a.id] = runner
+        task = asyncio.create_task(self._run(runner), name=f"airing {a.id}")
+        self._tasks[a.id] = task
+        log.info("airing %s: %s", a.id, kind)
+
+    def _displace(self, airing_id: str) -> None:
+        base = airing_id.split(SEGMENT)[0]
+        self.displaced.setdefault(base, 0)
+
+    def _record_held(self, a: Airing, blocker: Airing) -> None:
+        store = self.ctx.store
+        store.open_rows(
+            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
+            source=a.source, priority=a.priority, exercise=a.exercise,
+        )  # fmt: skip
+        for z in a.zones:
+            if z.status == "blackout":
+                store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
+        store.close_open(a.id, "preempted", _displaced_by(blocker))
+        self._displace(a.id)
+        log.info("airing %s held off the air by %s", a.id, blocker.id)
 
     async def _run(self, runner: AiringRunner) -> None:
         try:
@@ -143,6 +320,8 @@ class Station:
             wake = self.timing.wake_at(airing)
             if wake > now:
                 self.waker.at(wake, airing.id, self.reconcile)
+            if airing.start > now:  # one held off by a higher airing is judged at its start
+                self.waker.at(airing.start, f"{airing.id}@start", self.reconcile)
 
     # -- relays --------------------------------------------------------------------------------
 
@@ -156,3 +335,8 @@ class Station:
         zones = {z.id: z for z in self.ctx.config.zones}
         refs = {r for a in airings for p in a.on_air_zones for r in zones[p.zone].relays}
         return refs | set(self.ctx.chain.refs)
+
+
+def _displaced_by(by: Airing) -> str:
+    what = by.slot + (f"：{by.reason}" if by.reason else "")
+    return f"被{what}占用 / preempted by {by.source} airing {by.id} (priority {by.priority})"

@@ -8,10 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from controller.db import Locked
+from controller.db import Locked, add_columns
 
-Outcome = Literal["aired", "joined", "cut", "blacked_out", "missed", "failed"]
-OUTCOMES: tuple[Outcome, ...] = ("aired", "joined", "cut", "blacked_out", "missed", "failed")
+Outcome = Literal[
+    "aired", "joined", "resumed", "cut", "preempted", "stopped", "blacked_out", "missed", "failed"
+]
+OUTCOMES: tuple[Outcome, ...] = (
+    "aired", "joined", "resumed", "cut", "preempted", "stopped", "blacked_out", "missed", "failed"
+)  # fmt: skip
+# A resumed airing is a new segment of the same airing: its rows' airing_id is `<id>#r<n>`.
+SEGMENT = "#r"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asrun (
@@ -42,6 +48,12 @@ CREATE INDEX IF NOT EXISTS asrun_start ON asrun (planned_start);
 CREATE INDEX IF NOT EXISTS asrun_open ON asrun (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS station_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Added after the first release; older databases get them on open (db.add_columns).
+_ADDED = {
+    "source": "TEXT NOT NULL DEFAULT 'schedule'",  # schedule | manual | emergency
+    "priority": "INTEGER NOT NULL DEFAULT 50",
+    "exercise": "INTEGER NOT NULL DEFAULT 0",  # 1: an emergency drill (CAP status exercise)
+}
 
 COLUMNS = (
     "airing_id",
@@ -63,6 +75,9 @@ COLUMNS = (
     "clips",
     "outcome",
     "reason",
+    "source",
+    "priority",
+    "exercise",
 )
 
 
@@ -87,6 +102,9 @@ class AsRunRow:
     clips: list[dict[str, Any]]
     outcome: str | None
     reason: str
+    source: str = "schedule"
+    priority: int = 50
+    exercise: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS}
@@ -98,6 +116,8 @@ class Store:
     def __init__(self, path: Path) -> None:
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
+        with self._tx() as db:
+            add_columns(db, "asrun", _ADDED)
 
     def close(self) -> None:
         self._conn.close()
@@ -110,6 +130,9 @@ class Store:
         start: datetime,
         end: datetime,
         zones: list[tuple[str, datetime]],
+        source: str = "schedule",
+        priority: int = 50,
+        exercise: bool = False,
     ) -> None:
         """Create the airing's rows (idempotent: a restart keeps the rows it finds)."""
         now = _now()
@@ -117,7 +140,8 @@ class Store:
             for zone, zone_end in zones:
                 db.execute(
                     "INSERT OR IGNORE INTO asrun (airing_id, slot, zone, planned_start,"
-                    " planned_end, zone_end, playlist, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                    " planned_end, zone_end, playlist, updated_at, source, priority, exercise)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         airing_id,
                         slot,
@@ -127,6 +151,9 @@ class Store:
                         zone_end.isoformat(),
                         playlist,
                         now,
+                        source,
+                        priority,
+                        int(exercise),
                     ),
                 )
 
@@ -171,6 +198,27 @@ class Store:
     def rows(self, airing_id: str) -> list[AsRunRow]:
         return self._select("WHERE airing_id = ? ORDER BY zone", (airing_id,))
 
+    def segment_rows(self, airing_id: str) -> list[AsRunRow]:
+        """The rows of an airing and of its resumed segments, the latest written first."""
+        escaped = airing_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return self._select(
+            "WHERE airing_id = ? OR airing_id LIKE ? ESCAPE '\\' ORDER BY updated_at DESC, id DESC",
+            (airing_id, escaped + SEGMENT + "%"),
+        )
+
+    def preempted_open(self, now: datetime) -> list[str]:
+        """Airings (base ids) whose latest segment was preempted and whose window is open."""
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT airing_id, outcome FROM asrun WHERE planned_end > ?"
+                " ORDER BY updated_at, id",
+                (now.isoformat(),),
+            )
+            latest: dict[str, str | None] = {}
+            for airing_id, outcome in cur.fetchall():
+                latest[airing_id.split(SEGMENT)[0]] = outcome
+        return [base for base, outcome in latest.items() if outcome == "preempted"]
+
     def open_airings(self) -> list[str]:
         with self._lock:
             cur = self._db.execute("SELECT DISTINCT airing_id FROM asrun WHERE outcome IS NULL")
@@ -193,7 +241,12 @@ class Store:
         with self._lock:
             cur = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM asrun {where}", params)
             raw = cur.fetchall()
-        return [AsRunRow(**{**dict(r), "clips": json.loads(r["clips"])}) for r in raw]
+        return [
+            AsRunRow(
+                **{**dict(r), "clips": json.loads(r["clips"]), "exercise": bool(r["exercise"])}
+            )
+            for r in raw
+        ]
 
     def get_state(self, key: str) -> str | None:
         with self._lock:

@@ -127,6 +127,11 @@ class BlackoutConfig(Section):
     end: datetime = Field(description="End (exclusive).")
     zones: Literal["all"] | list[str] = Field("all", description='"all" or zone ids.')
     reason: str = Field("", description="Why the station is silent.")
+    threshold: int = Field(
+        100, ge=0, le=101,
+        description="Airings with a lower priority are silenced (schedule 50, manual 70, police "
+        "80, emergency 100): 100 lets only emergencies through, 101 silences everything.",
+    )  # fmt: skip
 
 
 class LedConfig(Section):
