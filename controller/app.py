@@ -21,7 +21,7 @@ from controller.decode import ClipDecoder
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import MediaLibrary
 from controller.player import Player, PlayerEvent
-from controller.relaybank import PowerChain, RelayBank
+from controller.relaybank import PowerChain, RelayBank, RelayObserver
 from controller.rotator import SloganRotator
 from controller.runner import RunnerContext
 from controller.scheduler import Waker
@@ -84,7 +84,9 @@ class Services:
                 closing.close()
 
 
-def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services:
+def build_services(
+    loaded: LoadedConfig, clock: Clock | None = None, relay_observer: RelayObserver | None = None
+) -> Services:
     cfg = loaded.config
     clock = clock or SystemClock()
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
@@ -94,7 +96,7 @@ def build_services(loaded: LoadedConfig, clock: Clock | None = None) -> Services
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")
     buses = SerialBuses()  # one per port: boards and screens on one RS-485 line take turns
     relays = {r.id: build_relay(r, mqtt=mqtt, buses=buses) for r in cfg.relays}
-    bank = RelayBank(relays, clock)
+    bank = RelayBank(relays, clock, relay_observer)
     chain = PowerChain(bank, cfg.amplifiers, clock)
     fmt = PcmFormat(cfg.audio.sample_rate, cfg.audio.channels)
     output = build_output(cfg.audio.output)
@@ -138,11 +140,15 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api_led import router as led_router
     from controller.api_media import router as media_router
     from controller.api_records import router as records_router
+    from controller.metrics import RequestTimer, StationMetrics
+    from controller.metrics import router as metrics_router
     from controller.sessions import SessionStore
+
+    metrics = StationMetrics()  # outlives a restart of the lifespan, like the app
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
-        services = build_services(loaded, clock)
+        services = build_services(loaded, clock, metrics.observe_relay)
         db = loaded.config.station.data_dir / "broadcastctl.sqlite3"
         sessions = SessionStore(db, services.clock)
         await services.start()
@@ -152,6 +158,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
                 "services": services,
                 "sessions": sessions,
                 "login_limiter": LoginLimiter(services.clock),
+                "metrics": metrics,
             }
         finally:
             sessions.close()
@@ -164,6 +171,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(led_router)
     app.include_router(records_router)
     app.include_router(auth_router)
+    app.include_router(metrics_router)
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 
     def body_limit(scope: Scope) -> int:
@@ -171,4 +179,5 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
         return upload_limit if upload else BODY_LIMIT
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestTimer, observe=metrics.observe_request)
     return app

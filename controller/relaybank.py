@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,8 @@ from controller.config.models import AmplifierConfig, ZoneConfig
 from drivers.relays.base import RelayDevice, RelayError
 
 log = logging.getLogger(__name__)
+# Told of every relay command: device id, 'confirmed' / 'commanded' / 'failed', seconds taken.
+RelayObserver = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,15 @@ def parse_ref(ref: str) -> tuple[str, int]:
 
 
 class RelayBank:
-    def __init__(self, devices: Mapping[str, RelayDevice], clock: Clock) -> None:
+    def __init__(
+        self,
+        devices: Mapping[str, RelayDevice],
+        clock: Clock,
+        observe: RelayObserver | None = None,
+    ) -> None:
         self.devices = dict(devices)
         self._clock = clock
+        self.observe = observe
 
     def channel(self, ref: str) -> tuple[RelayDevice, int]:
         device, channel = parse_ref(ref)
@@ -42,8 +51,18 @@ class RelayBank:
 
     async def switch(self, ref: str, on: bool, deadman_s: float | None = None) -> str:
         """Switch one relay; returns 'confirmed' or 'commanded'; raises RelayError."""
-        device, channel = self.channel(ref)
-        result = await device.switch(channel, on, deadman_s=deadman_s if on else None)
+        device_id, channel = parse_ref(ref)
+        device = self.devices[device_id]
+        # Real elapsed time, not the injected clock: this measures the device, decides nothing.
+        started = time.perf_counter()
+        try:
+            result = await device.switch(channel, on, deadman_s=deadman_s if on else None)
+        except Exception:
+            if self.observe:
+                self.observe(device_id, "failed", time.perf_counter() - started)
+            raise
+        if self.observe:
+            self.observe(device_id, result.confirmation, time.perf_counter() - started)
         return result.confirmation
 
     async def switch_zone(self, zone: ZoneConfig, on: bool, deadman_s: float | None) -> ZoneSwitch:

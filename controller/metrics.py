@@ -1,0 +1,141 @@
+"""`GET /metrics` in the Prometheus text format: airings by outcome, relay and API latency,
+device health and what is on air."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from controller.api import ServicesDep
+from controller.app import Services
+from controller.store import OUTCOMES
+
+PATH = "/metrics"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+RELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+router = APIRouter()
+
+
+class StationMetrics:
+    """One app's latency histograms, in a registry of its own (a process may hold several
+    apps, as the tests do; the global default registry would mix them)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._relay = Histogram(
+            "broadcastctl_relay_command_seconds",
+            "Time a relay device took to carry out one switch command.",
+            ["device", "result"],
+            buckets=RELAY_BUCKETS,
+            registry=self.registry,
+        )
+        self._api = Histogram(
+            "broadcastctl_api_request_seconds",
+            "Time the HTTP API took to answer, by method and route template.",
+            ["method", "route"],
+            buckets=API_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_relay(self, device: str, result: str, seconds: float) -> None:
+        self._relay.labels(device=device, result=result).observe(seconds)
+
+    def observe_request(self, method: str, route: str, seconds: float) -> None:
+        self._api.labels(method=method, route=route).observe(seconds)
+
+    def exposition(self, svc: Services) -> bytes:
+        """The whole text: the histograms, then the station's state read now."""
+        station = CollectorRegistry(auto_describe=False)
+        station.register(_StationCollector(svc))
+        return generate_latest(self.registry) + generate_latest(station)
+
+
+class _StationCollector:
+    """Reads the station at scrape time; nothing is kept between scrapes."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+
+    def collect(self) -> Iterator[Metric]:
+        svc = self._svc
+        airings = CounterMetricFamily(
+            "broadcastctl_airings",
+            "Closed as-run rows (one per airing and zone) by outcome.",
+            labels=["outcome"],
+        )
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+        counts.update(outcome_counts(svc.loaded.config.station.data_dir / "broadcastctl.sqlite3"))
+        for outcome, count in sorted(counts.items()):
+            airings.add_metric([outcome], count)
+        yield airings
+
+        up = GaugeMetricFamily(
+            "broadcastctl_device_up",
+            "1 if the relay board or display answers, 0 if not; absent while it cannot tell"
+            " (write-only relays, a screen not heard from yet).",
+            labels=["kind", "device"],
+        )
+        for kind, healths in (
+            ("relay", {i: d.health().available for i, d in svc.relays.items()}),
+            ("display", {i: d.health().available for i, d in svc.displays.items()}),
+        ):
+            for device_id, available in sorted(healths.items()):
+                if available is not None:
+                    up.add_metric([kind, device_id], 1.0 if available else 0.0)
+        yield up
+
+        yield GaugeMetricFamily(
+            "broadcastctl_on_air", "Airings running now.", value=len(svc.station.runners)
+        )
+
+
+def outcome_counts(db: Path) -> dict[str, int]:
+    """Closed as-run rows by outcome, read on a connection of its own, read-only (the store
+    is another module's; this must never write or hold its lock)."""
+    uri = f"{db.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
+        rows = conn.execute(
+            "SELECT outcome, COUNT(*) FROM asrun WHERE outcome IS NOT NULL GROUP BY outcome"
+        ).fetchall()
+    return {str(outcome): int(count) for outcome, count in rows}
+
+
+class RequestTimer:
+    """ASGI middleware: times every HTTP request and reports it by method and route template
+    (`/api/media/{clip_id}`, not the id: one series per route, whatever the callers send)."""
+
+    def __init__(self, app: ASGIApp, observe: Callable[[str, str, float], None]) -> None:
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == PATH:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # The router records the route it matched in the scope it was handed.
+            template = getattr(scope.get("route"), "path", None)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            route = template if isinstance(template, str) else "unmatched"
+            self.observe(method, route, time.perf_counter() - started)
+
+
+@router.get(PATH, response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(request: Request, svc: ServicesDep) -> Response:
+    """Prometheus metrics (text format); no login: read-only, and the API listens on
+    loopback unless configured otherwise."""
+    found: StationMetrics = request.state.metrics
+    return Response(found.exposition(svc), media_type=CONTENT_TYPE_LATEST)
