@@ -42,6 +42,11 @@ class BlackoutIn(BaseModel):
     end: datetime = Field(description="End (exclusive); after start.")
     zones: Literal["all"] | list[str] = Field("all", description='"all" or zone ids.')
     reason: str = Field("", max_length=500, description="Why the station is silent.")
+    threshold: int = Field(
+        100, ge=0, le=101,
+        description="Airings below this priority are silenced (schedule 50, manual 70, police"
+        " 80, emergency 100); 100 lets emergencies through, 101 silences everything.",
+    )  # fmt: skip
 
 
 class BlackoutPatch(BaseModel):
@@ -52,6 +57,7 @@ class BlackoutPatch(BaseModel):
     end: datetime | None = None
     zones: Literal["all"] | list[str] | None = None
     reason: str | None = Field(None, max_length=500)
+    threshold: int | None = Field(None, ge=0, le=101)
 
 
 def _aware(svc: Services, moment: datetime) -> datetime:
@@ -100,6 +106,7 @@ def _config_dicts(svc: Services) -> list[dict[str, object]]:
             "end": b.end.isoformat(),
             "zones": "all" if b.zones is None else sorted(b.zones),
             "reason": b.reason,
+            "threshold": b.threshold,
         }
         for b in blackouts_from_config(svc.loaded.config)
     ]
@@ -132,8 +139,9 @@ def create_blackout(body: BlackoutIn, who: Admin, svc: Svc) -> dict[str, object]
     """Create a blackout (admin); the answer lists the airings it silences or cuts."""
     start, end = _aware(svc, body.start), _aware(svc, body.end)
     zones = _valid(svc, start, end, body.zones)
-    stored = svc.blackouts.add(body.name, start, end, zones, body.reason, who.user)
+    stored = svc.blackouts.add(body.name, start, end, zones, body.reason, who.user, body.threshold)
     answer = _with_silences(svc, stored)
+    svc.station.kick()  # one that starts now cuts what is on air
     svc.audit.record(who, "blackout.create", str(stored.id), body.reason, detail=stored.to_dict())
     return answer
 
@@ -152,10 +160,12 @@ def update_blackout(
     zones = _valid(svc, start, end, zones_in)
     name = body.name if body.name is not None else old.name
     reason = body.reason if body.reason is not None else old.reason
-    new = svc.blackouts.update(old.id, name, start, end, zones, reason)
+    threshold = body.threshold if body.threshold is not None else old.threshold
+    new = svc.blackouts.update(old.id, name, start, end, zones, reason, threshold)
     if new is None:
         raise HTTPException(404, f"没有静默期 {blackout_id} / no blackout {blackout_id}")
     answer = _with_silences(svc, new)
+    svc.station.kick()
     svc.audit.record(
         who, "blackout.update", str(new.id), reason,
         detail={"before": old.to_dict(), "after": new.to_dict()},

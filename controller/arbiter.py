@@ -3,8 +3,9 @@
 There is one audio output, so one airing is on air at a time. The highest-priority airing that
 wants the air takes it; a lower or equal one waits (a running airing is not displaced by an
 equal one); one that starts after the holder's audio ends does not conflict with it and may
-power up during the holder's last seconds. The airing that loses the air is displaced; the station resumes it at its
-wall-clock position when the air is free again and its window is still open.
+power up during the holder's last seconds. The airing that loses the air is displaced; the
+station resumes it at its wall-clock position when the air is free again and its window is
+still open.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from controller.clock import Clock, SystemClock
-from controller.db import Locked
+from controller.db import Locked, add_columns
 from controller.planner import Blackout
 
 _SCHEMA = """
@@ -47,10 +47,11 @@ class StoredBlackout:
     created_by: str
     created_at: str
     deleted_at: str | None
+    threshold: int = 100
 
     def to_blackout(self) -> Blackout:
         zones = None if self.zones is None else frozenset(self.zones)
-        return Blackout(self.name, self.start, self.end, zones, self.reason)
+        return Blackout(self.name, self.start, self.end, zones, self.reason, self.threshold)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +62,7 @@ class StoredBlackout:
             "end": self.end.isoformat(),
             "zones": "all" if self.zones is None else list(self.zones),
             "reason": self.reason,
+            "threshold": self.threshold,
             "created_by": self.created_by,
             "created_at": self.created_at,
         }
@@ -73,6 +75,8 @@ class BlackoutStore:
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
         self._clock = clock or SystemClock()
+        with self._tx() as db:
+            add_columns(db, "blackouts", {"threshold": "INTEGER NOT NULL DEFAULT 100"})
 
     def close(self) -> None:
         self._conn.close()
@@ -99,12 +103,13 @@ class BlackoutStore:
         zones: ZoneIds,
         reason: str,
         created_by: str,
+        threshold: int = 100,
     ) -> StoredBlackout:
         _check(start, end)
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO blackouts (name, start, end, zones, reason, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO blackouts (name, start, end, zones, reason, created_by, created_at,"
+                " threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     start.isoformat(),
@@ -113,6 +118,7 @@ class BlackoutStore:
                     reason,
                     created_by,
                     self._stamp(),
+                    threshold,
                 ),
             )
             new_id = cur.lastrowid
@@ -129,15 +135,19 @@ class BlackoutStore:
         end: datetime,
         zones: ZoneIds,
         reason: str,
+        threshold: int = 100,
     ) -> StoredBlackout | None:
         """Replace a live blackout's fields; None if there is no such live blackout."""
         _check(start, end)
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE blackouts SET name = ?, start = ?, end = ?, zones = ?, reason = ?"
-                " WHERE id = ? AND deleted_at IS NULL",
-                (name, start.isoformat(), end.isoformat(), _zones_text(zones), reason, blackout_id),
-            )
+                "UPDATE blackouts SET name = ?, start = ?, end = ?, zones = ?, reason = ?,"
+                " threshold = ? WHERE id = ? AND deleted_at IS NULL",
+                (
+                    name, start.isoformat(), end.isoformat(), _zones_text(zones), reason,
+                    threshold, blackout_id,
+                ),
+            )  # fmt: skip
             changed = cur.rowcount
         return self.get(blackout_id) if changed else None
 
@@ -181,4 +191,5 @@ def _row(r: sqlite3.Row) -> StoredBlackout:
         created_by=r["created_by"],
         created_at=r["created_at"],
         deleted_at=r["deleted_at"],
+        threshold=r["threshold"],
     )

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS overrides (
     identifier TEXT UNIQUE,
     cap TEXT NOT NULL DEFAULT '{}',
     led_text TEXT,
-    exercise INTEGER NOT NULL DEFAULT 0
+    exercise INTEGER NOT NULL DEFAULT 0,
+    fitted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS overrides_end ON overrides (end);
 """
@@ -74,6 +75,7 @@ class Override:
     cap: dict[str, Any] = field(default_factory=dict)  # CAP fields: status, msgType, references
     led_text: str | None = None
     exercise: bool = False
+    fitted: bool = False  # its length is its clips × repeats: a short fade, in the last gap
 
     @property
     def airing_id(self) -> str:
@@ -93,7 +95,7 @@ class Override:
         return Airing(
             self.airing_id, self.label, self.start, self.end,
             self.playlist or f"{self.source}:{self.id}", plans, self.priority, self.source,
-            self.clips, self.gap_s, self.exercise, self.reason,
+            self.clips, self.gap_s, self.exercise, self.reason, self.fitted,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +121,7 @@ class Override:
             **self.cap,
             "led_text": self.led_text,
             "exercise": self.exercise,
+            "fitted": self.fitted,
         }
 
 
@@ -148,14 +151,15 @@ class OverrideStore:
                     return _row(row), False
             db.execute(
                 "INSERT INTO overrides (id, source, priority, start, end, zones, playlist, clips,"
-                " gap_s, reason, created_by, created_at, identifier, cap, led_text, exercise)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " gap_s, reason, created_by, created_at, identifier, cap, led_text, exercise,"
+                " fitted)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     o.id, o.source, o.priority, o.start.isoformat(), o.end.isoformat(),
                     None if o.zones is None else json.dumps(list(o.zones), ensure_ascii=False),
                     o.playlist, json.dumps(list(o.clips)), o.gap_s, o.reason, o.created_by,
                     o.created_at, o.identifier, json.dumps(o.cap, ensure_ascii=False),
-                    o.led_text, int(o.exercise),
+                    o.led_text, int(o.exercise), int(o.fitted),
                 ),
             )  # fmt: skip
         found = self.get(o.id)
@@ -228,4 +232,5 @@ def _row(r: sqlite3.Row) -> Override:
         cap=json.loads(r["cap"]),
         led_text=r["led_text"],
         exercise=bool(r["exercise"]),
+        fitted=bool(r["fitted"]),
     )

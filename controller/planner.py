@@ -79,6 +79,7 @@ class Airing:
     gap_s: float | None = None
     exercise: bool = False
     reason: str = ""
+    fitted: bool = False  # an override as long as its clips × repeats: fade in the last gap
 
     @property
     def on_air_zones(self) -> tuple[ZonePlan, ...]:

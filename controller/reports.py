@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
-from controller.store import AsRunRow
+from controller.store import SEGMENT, AsRunRow
 
-AIRED_OUTCOMES = frozenset({"aired", "joined", "cut"})
-LOSS_KINDS = ("blacked_out", "missed", "failed", "cut", "aired", "joined", "open")
+AIRED_OUTCOMES = frozenset({"aired", "joined", "resumed", "cut", "preempted", "stopped"})
+FULL = frozenset({"aired", "joined", "resumed"})
+LOSS_KINDS = (
+    "blacked_out", "missed", "failed", "cut", "preempted", "stopped", "aired", "joined", "open"
+)  # fmt: skip
 
 
 @dataclass
@@ -24,6 +27,7 @@ class ZoneDay:
     planned_min: float = 0.0
     aired_min: float = 0.0
     confirmed_min: float = 0.0
+    extra_min: float = 0.0  # manual and emergency airings: on top of the plan
     lost: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
 
@@ -38,6 +42,7 @@ class ZoneDay:
             "planned_min": round(self.planned_min, 3),
             "aired_min": round(self.aired_min, 3),
             "confirmed_min": round(self.confirmed_min, 3),
+            "extra_min": round(self.extra_min, 3),
             "lost_min": round(self.lost_min, 3),
             "lost": {k: round(v, 3) for k, v in self.lost.items()},
             "reasons": list(self.reasons),
@@ -54,27 +59,44 @@ def _minutes(begin: str | None, end: str | None) -> float:
 def compliance(rows: Sequence[AsRunRow], tz: tzinfo) -> list[ZoneDay]:
     """Sum the rows per (station day of planned start, zone), in day then zone order.
 
-    planned: planned_start→planned_end; aired: audio_start→audio_end of rows whose outcome is
-    aired, joined or cut; confirmed: the aired minutes of rows whose relay_on is `confirmed`;
-    lost: planned − aired (never negative), filed under the row's outcome.
+    Only slots are planned: an airing and its resumed segments (`<id>#r<n>`) count once, with
+    their aired minutes added up; manual and emergency airings count as `extra_min`.
+    planned: planned_start→planned_end; aired: audio_start→audio_end of rows whose outcome says
+    audio went out (aired, joined, resumed, cut, preempted, stopped); confirmed: the aired
+    minutes of rows whose relay_on is `confirmed`; lost: planned − aired (never negative),
+    filed under the first segment outcome that is not a full airing.
     """
     days: dict[tuple[date, str], ZoneDay] = {}
+    segments: dict[tuple[str, str], list[AsRunRow]] = {}
     for r in rows:
-        day = datetime.fromisoformat(r.planned_start).astimezone(tz).date()
-        entry = days.setdefault((day, r.zone), ZoneDay(day, r.zone))
-        planned = _minutes(r.planned_start, r.planned_end)
-        aired = _minutes(r.audio_start, r.audio_end) if r.outcome in AIRED_OUTCOMES else 0.0
-        aired = min(aired, planned)
+        segments.setdefault((r.airing_id.split(SEGMENT)[0], r.zone), []).append(r)
+    for segs in segments.values():
+        first = segs[0]
+        day = datetime.fromisoformat(first.planned_start).astimezone(tz).date()
+        entry = days.setdefault((day, first.zone), ZoneDay(day, first.zone))
+        aired_each = [
+            _minutes(r.audio_start, r.audio_end) if r.outcome in AIRED_OUTCOMES else 0.0
+            for r in segs
+        ]
+        if first.source != "schedule":
+            entry.extra_min += sum(aired_each)
+            continue
+        planned = _minutes(first.planned_start, first.planned_end)
+        aired = min(sum(aired_each), planned)
+        confirmed = sum(
+            a for a, r in zip(aired_each, segs, strict=True) if r.relay_on == "confirmed"
+        )
         entry.planned_min += planned
         entry.aired_min += aired
-        if r.relay_on == "confirmed":
-            entry.confirmed_min += aired
+        entry.confirmed_min += min(confirmed, aired)
         lost = planned - aired
         if lost > 0:
-            kind = r.outcome or "open"
+            kinds = [r.outcome or "open" for r in segs]
+            kind = next((k for k in kinds if k not in FULL), kinds[0])
             entry.lost[kind] = entry.lost.get(kind, 0.0) + lost
-            if r.reason and r.reason not in entry.reasons:
-                entry.reasons.append(r.reason)
+            for r in segs:
+                if r.reason and r.reason not in entry.reasons:
+                    entry.reasons.append(r.reason)
     return [days[k] for k in sorted(days)]
 
 
@@ -82,7 +104,7 @@ def compliance_csv(report: Sequence[ZoneDay]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     lost_cols = [f"lost_{k}_min" for k in LOSS_KINDS]
-    header = ["date", "zone", "planned_min", "aired_min", "confirmed_min", "lost_min"]
+    header = ["date", "zone", "planned_min", "aired_min", "confirmed_min", "extra_min", "lost_min"]
     writer.writerow([*header, *lost_cols, "reasons"])
     for z in report:
         d = z.to_dict()

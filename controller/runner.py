@@ -263,13 +263,16 @@ class AiringRunner:
             if self.kind != "start" or now > a.start:
                 lead = RESUME_LEAD_S if self.kind == "resume" else 0.5
                 start = max(a.start, now + timedelta(seconds=lead))
+            gap_s = cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s
             cut_short = a.audio_end < a.end
             fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
+            if a.fitted and not cut_short:  # the end falls in the silence after the last clip
+                fade_s = min(fade_s, gap_s)
             total = round((a.audio_end - start).total_seconds() * rate)
             suffix = {"join": "-join", "resume": "-resume"}.get(self.kind)
             program = Program(
                 clips=tuple(programme.clips),
-                gap_s=cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s,
+                gap_s=gap_s,
                 start_mono=wall_to_mono(self.ctx.clock, start),
                 total_frames=max(total, 0),
                 fade_out_frames=min(round(fade_s * rate), max(total, 0)),

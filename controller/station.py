@@ -41,12 +41,14 @@ class Station:
         cfg = ctx.config
         self.timing = Timing(cfg.schedule.preroll_s, ctx.chain.settle_s, cfg.schedule.min_join_s)
         self.started = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Recover the record, make the relays safe, join a running slot, start the waker."""
         store, now = self.ctx.store, self.ctx.clock.now()
+        self._loop = asyncio.get_running_loop()
         last = store.get_state("last_alive")
         self._alive_since = datetime.fromisoformat(last) if last else None
         orphans = set(store.open_airings())
@@ -122,7 +124,21 @@ class Station:
         self.ctx.store.set_state("last_alive", now.isoformat())
 
     def kick(self) -> None:
-        """Reconcile as soon as the event loop is free (the API changed what should air)."""
+        """Reconcile as soon as the event loop is free (the API changed what should air).
+        Safe from any thread (the API's sync routes run in a thread pool)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.started:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._kick_now()
+        else:
+            loop.call_soon_threadsafe(self._kick_now)
+
+    def _kick_now(self) -> None:
         task = asyncio.create_task(self.reconcile())
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)

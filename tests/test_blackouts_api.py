@@ -175,12 +175,12 @@ def test_asrun_and_compliance_over_http(shipped: Path) -> None:
         assert report == [
             {
                 "date": "2027-06-01", "zone": "east-village", "planned_min": 30.0,
-                "aired_min": 30.0, "confirmed_min": 30.0, "lost_min": 0.0, "lost": {},
+                "aired_min": 30.0, "confirmed_min": 30.0, "extra_min": 0.0, "lost_min": 0.0, "lost": {},
                 "reasons": [],
             },
             {
                 "date": "2027-06-01", "zone": "market", "planned_min": 30.0, "aired_min": 0.0,
-                "confirmed_min": 0.0, "lost_min": 30.0, "lost": {"failed": 30.0},
+                "confirmed_min": 0.0, "extra_min": 0.0, "lost_min": 30.0, "lost": {"failed": 30.0},
                 "reasons": ["继电器无响应 / relay timeout"],
             },
         ]  # fmt: skip
