@@ -169,6 +169,8 @@ class SloganRotator:
                         await self._show(
                             display, screen, "rotation", slogan.text, slogan.color, wait * 2 + 5
                         )
+                    elif screen.mode == "message":  # no slogan to return to: a blank screen
+                        await self._blank(display, screen)
             screen.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(screen.wake.wait(), timeout=wait)
@@ -192,6 +194,14 @@ class SloganRotator:
         if screen.text != text or screen.mode != mode:
             screen.since = now
         screen.mode, screen.text, screen.last_push, screen.last_error = mode, text, now, None
+
+    async def _blank(self, display: Display, screen: ScreenState) -> None:
+        try:
+            await display.clear()
+        except (DisplayError, OSError) as exc:
+            screen.mode, screen.last_error = "error", str(exc)
+            return
+        screen.mode, screen.text, screen.since = "blank", None, self.clock.now()
 
     async def _power(self, display: Display, screen: ScreenState, on: bool) -> None:
         if screen.powered is on:

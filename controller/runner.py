@@ -388,6 +388,8 @@ class AiringRunner:
         self._loop.call_soon_threadsafe(self._handle_event, event)
 
     def _handle_event(self, event: PlayerEvent) -> None:
+        if self.state.phase == "done":  # a straggler after shutdown: the record is closed
+            return
         a, store = self.airing, self.ctx.store
         zones = [z.zone.id for z in self.state.zones.values() if z.on_air]
         if isinstance(event, AudioStarted):

@@ -175,7 +175,8 @@ def test_asrun_and_compliance_over_http(shipped: Path) -> None:
         assert report == [
             {
                 "date": "2027-06-01", "zone": "east-village", "planned_min": 30.0,
-                "aired_min": 30.0, "confirmed_min": 30.0, "extra_min": 0.0, "lost_min": 0.0, "lost": {},
+                "aired_min": 30.0, "confirmed_min": 30.0, "extra_min": 0.0, "lost_min": 0.0,
+                "lost": {},
                 "reasons": [],
             },
             {

@@ -1,0 +1,251 @@
+"""The priority ladder on a running station (in-process, fake relays, air-check files): an
+emergency preempts a slot and the slot resumes; 停播; a drill cancelled by CAP; a blackout
+entered while on air cuts it; the emergency passes a blackout below its threshold."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from media_files import tone
+from peers.daemon import SH, StationDir
+
+from controller.app import create_app
+from controller.config import load_config
+from controller.media.library import MediaLibrary
+from controller.users import UserStore
+
+RATE = 48000
+
+
+def make_station(
+    tmp: Path, slots: list[dict[str, Any]], blackouts: list[dict[str, Any]] | None = None
+) -> tuple[StationDir, dict[str, str], str]:
+    station = StationDir(tmp)
+    station.write_config(
+        {
+            "audio": {"output": {"type": "file", "dir": "var/aircheck"}, "fade_out_s": 0.2,
+                      "gap_s": 0.2},
+            "relays": [{"id": "v", "type": "fake", "channels": 3}],
+            "amplifiers": [{"relay": "v:3"}],
+            "zones": [
+                {"id": "east", "name": "东村", "relays": ["v:1"]},
+                {"id": "west", "name": "西村", "relays": ["v:2"]},
+            ],
+            "schedule": {"preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 1, "slots": slots},
+            "displays": [{"id": "square", "type": "fake", "width": 128, "height": 32}],
+            "led": {"dwell_s": 30},
+            "blackouts": blackouts or [],
+        }
+    )  # fmt: skip
+    cfg = load_config(station.root / "config.yaml").config
+    library = MediaLibrary(station.db, cfg.station.media_dir, cfg.media)
+    clip, _ = library.ingest(tone(tmp / "alarm.wav", seconds=1.5, freq=800), title="紧急",
+                             uploader="police1", source="upload", original_name="alarm.wav",
+                             tags=["紧急"], approved=True)  # fmt: skip
+    library.close()
+    users = UserStore(station.db)
+    tokens = {role: users.add(f"u-{role}", role) for role in ("admin", "operator", "police")}
+    users.close()
+    return station, tokens, clip.id
+
+
+def slot(name: str, start: datetime, seconds: float, zones: Any = "all") -> dict[str, Any]:
+    return {"name": name, "start": f"{start:%H:%M:%S}", "duration": f"{seconds}s",
+            "playlist": "p", "zones": zones}  # fmt: skip
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sleep_until(moment: datetime) -> None:
+    time.sleep(max((moment - datetime.now(SH)).total_seconds(), 0.0))
+
+
+@pytest.fixture
+def client_for() -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def make(station: StationDir) -> TestClient:
+        client = TestClient(create_app(load_config(station.root / "config.yaml")))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def rows_by(station: StationDir) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["airing_id"], r["zone"]): r for r in station.rows()}
+
+
+def at(text: str | None) -> datetime:
+    assert text is not None
+    return datetime.fromisoformat(text)
+
+
+def test_an_emergency_preempts_a_slot_which_then_resumes(tmp_path: Path, client_for: Any) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    station, tokens, clip_id = make_station(tmp_path, [slot("午间", start, 12)])
+    client = client_for(station)
+    op = auth(tokens["operator"])
+    sleep_until(start + timedelta(seconds=2.5))
+    alert = {
+        "identifier": "gongan-2026-0001", "status": "actual", "msgType": "alert",
+        "zones": ["east"], "clips": [clip_id], "repeats": 2, "interval_s": 0.5,
+        "led_text": "紧急通知：请勿转账", "reason": "电诈预警",
+    }  # fmt: skip
+    first = client.post("/api/emergency", json=alert, headers=op)
+    assert first.status_code == 201, first.text
+    again = client.post("/api/emergency", json=alert, headers=op)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert len(client.get("/api/airings", headers=op).json()) == 1  # aired once
+    time.sleep(1.0)
+    status = client.get("/api/status").json()
+    (on_air,) = [a for a in status["on_air"] if a["phase"] == "on_air"]
+    assert on_air["source"] == "emergency" and on_air["priority"] == 100
+    assert [z["id"] for z in on_air["zones"]] == ["east"]
+    assert status["displays"][0]["text"] == "紧急通知：请勿转账"
+    sleep_until(start + timedelta(seconds=12.8))
+    rows = rows_by(station)
+    slot_id = f"{start.isoformat()}|午间"
+    ov = first.json()["airing_id"]
+    assert rows[(slot_id, "east")]["outcome"] == "preempted"
+    assert "紧急插播" in rows[(slot_id, "east")]["reason"]
+    assert rows[(slot_id, "east")]["relay_off"] == "handed_over"  # east stayed on
+    assert rows[(slot_id, "west")]["outcome"] == "preempted"
+    assert rows[(slot_id, "west")]["relay_off"] == "confirmed"  # west went quiet
+    assert (rows[(ov, "east")]["outcome"], rows[(ov, "east")]["source"]) == ("aired", "emergency")
+    assert (ov, "west") not in rows
+    emergency_end = at(rows[(ov, "east")]["audio_end"])
+    for zone in ("east", "west"):
+        resumed = rows[(f"{slot_id}#r1", zone)]
+        assert resumed["outcome"] == "resumed", resumed
+        assert 0 < (at(resumed["audio_start"]) - emergency_end).total_seconds() <= 1.0
+        assert abs(at(resumed["audio_end"]) - (start + timedelta(seconds=12))).total_seconds() < 0.1
+    # the emergency: two repeats of 1.5 s, each followed by its 0.5 s gap
+    assert rows[(ov, "east")]["frames"] == 4 * RATE
+    assert [c["file"] for c in rows[(ov, "east")]["clips"]] == [
+        f"library/{clip_id}/normalised.wav"
+    ] * 2
+    # the screens show the slogans again after the emergency
+    assert client.get("/api/status").json()["displays"][0]["text"] != "紧急通知：请勿转账"
+
+
+def test_stop_silences_the_slot_and_it_does_not_resume(tmp_path: Path, client_for: Any) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    station, tokens, _ = make_station(tmp_path, [slot("晚间", start, 8)])
+    client = client_for(station)
+    sleep_until(start + timedelta(seconds=1.5))
+    assert (
+        client.post("/api/stop", json={"reason": "x"}, headers=auth(tokens["police"])).status_code
+        == 403
+    )
+    answer = client.post(
+        "/api/stop", json={"reason": "村委会通知停播"}, headers=auth(tokens["operator"])
+    )
+    assert answer.status_code == 200
+    assert answer.json()["stopped"] == [f"{start.isoformat()}|晚间"]
+    time.sleep(1.0)
+    assert [a for a in client.get("/api/status").json()["on_air"] if a["phase"] != "done"] == []
+    rows = station.rows()
+    assert {r["outcome"] for r in rows} == {"stopped"}
+    assert all("村委会通知停播" in r["reason"] and "u-operator" in r["reason"] for r in rows)
+    assert all(r["relay_off"] == "confirmed" for r in rows)
+    audit = client.get("/api/audit", headers=auth(tokens["admin"])).json()
+    assert any(e["action"] == "stop" for e in audit)
+
+
+def test_a_drill_in_a_blackout_is_marked_and_a_cap_cancel_ends_it(
+    tmp_path: Path, client_for: Any
+) -> None:
+    now = datetime.now(SH).replace(microsecond=0)
+    quiet = {"name": "高考", "start": f"{now - timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
+             "end": f"{now + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"}  # fmt: skip
+    station, tokens, clip_id = make_station(tmp_path, [], blackouts=[quiet])
+    client = client_for(station)
+    op = auth(tokens["operator"])
+    manual = client.post(
+        "/api/airings", headers=op,
+        json={"clips": [clip_id], "zones": "all", "reason": "测试", "priority": 80},
+    )  # fmt: skip
+    assert manual.status_code == 201, manual.text
+    drill = client.post("/api/emergency", headers=op, json={
+        "identifier": "drill-1", "status": "exercise", "zones": "all", "clips": [clip_id],
+        "repeats": 10, "reason": "季度演练", "led_text": "防诈演练",
+    })  # fmt: skip
+    assert drill.status_code == 201, drill.text
+    time.sleep(2.5)
+    assert client.get("/api/status").json()["displays"][0]["text"] == "演练：防诈演练"
+    cancel = client.post("/api/emergency", headers=op, json={
+        "identifier": "drill-1-cancel", "status": "exercise", "msgType": "cancel",
+        "references": ["drill-1"], "reason": "演练结束",
+    })  # fmt: skip
+    assert cancel.status_code == 200 and cancel.json()["cancelled"] == ["drill-1"]
+    time.sleep(1.0)
+    rows = rows_by(station)
+    ov = drill.json()["airing_id"]
+    for zone in ("east", "west"):
+        row = rows[(ov, zone)]
+        assert (row["outcome"], row["exercise"], row["priority"]) == ("stopped", 1, 100)
+        assert row["audio_start"] is not None and row["relay_off"] == "confirmed"
+    # the manual airing (priority 80) stays silent: the blackout's threshold is 100
+    manual_rows = [r for (a, _), r in rows.items() if a == manual.json()["airing_id"]]
+    assert {r["outcome"] for r in manual_rows} == {"blacked_out"}
+    states = {o["identifier"]: o["state"] for o in client.get("/api/airings", headers=op).json()}
+    assert states["drill-1"] == "stopped"
+    assert client.get("/api/status").json()["displays"][0]["text"] != "演练：防诈演练"
+
+
+def test_a_blackout_entered_while_on_air_cuts_the_airing(tmp_path: Path, client_for: Any) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    station, tokens, _ = make_station(tmp_path, [slot("早间", start, 10)])
+    client = client_for(station)
+    sleep_until(start + timedelta(seconds=1))
+    cut_at = (datetime.now(SH) + timedelta(seconds=2)).replace(microsecond=0)
+    made = client.post("/api/blackouts", headers=auth(tokens["admin"]), json={
+        "name": "临时静默", "start": cut_at.isoformat(),
+        "end": (cut_at + timedelta(hours=1)).isoformat(), "zones": ["west"],
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    sleep_until(start + timedelta(seconds=11))
+    rows = {r["zone"]: r for r in station.rows()}
+    assert rows["west"]["outcome"] == "cut" and "临时静默" in rows["west"]["reason"]
+    assert abs((at(rows["west"]["audio_end"]) - cut_at).total_seconds()) < 0.3
+    assert rows["east"]["outcome"] == "aired"
+    assert (
+        abs((at(rows["east"]["audio_end"]) - (start + timedelta(seconds=10))).total_seconds()) < 0.1
+    )
+
+
+def test_override_requests_are_checked(tmp_path: Path, client_for: Any) -> None:
+    station, tokens, clip_id = make_station(tmp_path, [])
+    client = client_for(station)
+    op = auth(tokens["operator"])
+    bad = [
+        ({"clips": [clip_id], "reason": "x", "priority": 90}, 422),  # above police
+        ({"clips": [clip_id], "playlist": "p", "reason": "x"}, 422),  # both
+        ({"clips": ["0123456789ab"], "reason": "x"}, 404),  # no such clip
+        ({"playlist": "nope", "reason": "x"}, 404),
+        ({"clips": [clip_id], "zones": ["north"], "reason": "x"}, 422),
+        ({"clips": [clip_id], "reason": "x", "duration_s": 5, "repeats": 2}, 422),
+        ({"clips": [clip_id]}, 422),  # no reason
+    ]
+    for body, code in bad:
+        answer = client.post("/api/airings", json=body, headers=op)
+        assert answer.status_code == code, (body, answer.text)
+    assert client.post("/api/airings", json={"playlist": "p", "reason": "x"},
+                       headers=auth(tokens["police"])).status_code == 403  # fmt: skip
+    update = {"identifier": "u1", "status": "actual", "msgType": "update", "clips": [clip_id],
+              "reason": "x"}  # fmt: skip
+    assert client.post("/api/emergency", json=update, headers=op).status_code == 422
+    assert client.delete("/api/airings/nothing", headers=op).status_code == 404
+    assert client.get("/api/airings", headers=op).json() == []
