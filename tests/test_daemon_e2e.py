@@ -6,6 +6,7 @@ bounds (this machine is shared and noisy); the precise figures come from bench/.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from doubles.tasmota import ReceivedCommand, TasmotaDouble
-from peers.daemon import Daemon, StationDir, station_time, wait_until, wall
+from peers.daemon import SH, Daemon, StationDir, station_time, wait_until, wall
 from peers.mosquitto import Mosquitto
 
 RATE = 48000
@@ -262,3 +263,49 @@ def test_broker_outage_mid_slot_never_fires_a_late_on(
         assert {r["relay_off"] for r in rows} == {"failed"}, rows
     finally:
         rig.daemon.stop()
+
+
+def test_an_emergency_takes_one_zone_and_the_slot_resumes_after_it(rig: Rig) -> None:
+    from controller.users import UserStore
+
+    t = station_time(9)
+    rig.config([slot("午间", t, 9)])
+    users = UserStore(rig.station.db)
+    token = users.add("duty", "operator")
+    users.close()
+    rig.daemon.start()
+    wait_until(t, 2.0)
+    asked = time.time()
+    code, alert = rig.daemon.send("POST", "/api/emergency", {
+        "identifier": "e2e-1", "status": "actual", "zones": ["east"], "playlist": "p",
+        "repeats": 1, "interval_s": 0.5, "reason": "电诈预警",
+    }, token)  # fmt: skip
+    assert code == 201, (alert, rig.daemon.log())
+    wait_until(t, 9 + POSTROLL + 1.5)
+
+    rows = {(r["airing_id"], r["zone"]): r for r in rig.station.rows()}
+    slot_id, ov = f"{t.isoformat()}|午间", alert["airing_id"]
+    assert rows[(slot_id, "east")]["outcome"] == "preempted", rig.daemon.log()
+    assert rows[(slot_id, "west")]["outcome"] == "preempted"
+    assert rows[(ov, "east")]["outcome"] == "aired"
+    assert rows[(ov, "east")]["relay_on"] == "confirmed"
+    emergency_start = datetime.fromisoformat(rows[(ov, "east")]["audio_start"]).timestamp()
+    emergency_end = datetime.fromisoformat(rows[(ov, "east")]["audio_end"]).timestamp()
+    assert emergency_start - asked < 1.0  # east was on air already: no preroll, no settle
+    for zone in ("east", "west"):
+        resumed = rows[(f"{slot_id}#r1", zone)]
+        assert resumed["outcome"] == "resumed" and resumed["relay_on"] == "confirmed"
+        gap = datetime.fromisoformat(resumed["audio_start"]).timestamp() - emergency_end
+        assert 0 < gap <= 1.0, resumed
+
+    # east never went off between the slot and the emergency; west did, and came back
+    since = t.timestamp() - PREROLL
+    east_offs = [x for x in powers(rig.east, "OFF") if x > since]
+    west_ons = [x for x in powers(rig.west, "ON") if x > since]
+    west_offs = [x for x in powers(rig.west, "OFF") if x > since]
+    assert len(east_offs) == 1 and near(east_offs[0], t + timedelta(seconds=9))
+    assert near(west_offs[0], datetime.fromtimestamp(asked, SH), 0.6)
+    assert not [x for x in west_ons if west_offs[0] < x < emergency_end - 0.1]  # quiet meanwhile
+    assert [x for x in west_ons if x >= emergency_end - 0.1]  # back on for the resumed slot
+    assert near(west_offs[-1], t + timedelta(seconds=9))
+    assert len(rig.station.airchecks()) == 3  # the slot, the emergency, the slot resumed

@@ -139,6 +139,20 @@ class Daemon:
         with urllib.request.urlopen(url, timeout=5) as response:
             return json.loads(response.read())
 
+    def send(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        """A JSON request with a bearer token; returns (status, decoded body)."""
+        url = f"http://127.0.0.1:{self.station.api_port}{path}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
     def kill9(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
