@@ -161,3 +161,32 @@ def test_a_text_the_screen_refuses_does_not_stop_the_rotation() -> None:
     r = rotator([a], ["王堃提醒", "二"])
     run(r, 0.45)
     assert a.shown.count("二") >= 2  # the rotation went on past the refused slogan
+
+
+def test_the_ladder_on_screens_an_emergency_over_a_police_warning_then_back() -> None:
+    a, b = RecordingScreen("a"), RecordingScreen("b")
+    r = rotator([a, b], ["一"])
+    seen: dict[str, list[str | None]] = {"a": [], "b": []}
+
+    def look() -> None:
+        for screen in r.status():
+            seen[str(screen["id"])].append(screen["text"])  # type: ignore[arg-type]
+
+    async def ladder() -> None:
+        await asyncio.sleep(0.15)
+        r.push_message("警方提醒", None, minutes=1, by="police1", priority=80)
+        await asyncio.sleep(0.15)
+        look()
+        r.push_message("紧急通知", ["a"], minutes=1, by="duty", priority=100, key="ov1")
+        await asyncio.sleep(0.15)
+        look()
+        r.push_message("新的警方提醒", None, minutes=1, by="police1", priority=80)
+        await asyncio.sleep(0.15)
+        look()  # a lower message does not replace the emergency
+        assert r.withdraw("ov1") == 1
+        await asyncio.sleep(0.15)
+        look()
+
+    run(r, 0.05, ladder)
+    assert seen["a"] == ["警方提醒", "紧急通知", "紧急通知", "新的警方提醒"]
+    assert seen["b"] == ["警方提醒", "警方提醒", "新的警方提醒", "新的警方提醒"]
