@@ -137,6 +137,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
     from controller.api_auth import LoginLimiter
     from controller.api_auth import router as auth_router
+    from controller.api_console import console_router
     from controller.api_led import router as led_router
     from controller.api_media import router as media_router
     from controller.api_records import router as records_router
@@ -172,6 +173,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(records_router)
     app.include_router(auth_router)
     app.include_router(metrics_router)
+    app.include_router(console_router())
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 
     def body_limit(scope: Scope) -> int:
