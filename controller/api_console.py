@@ -55,7 +55,7 @@ KEEPALIVE_S = 15.0
 # A stream ends after this long and the browser reconnects, so a revoked session or a
 # logged-out user stops receiving status within this time.
 MAX_STREAM_S = 600.0
-RETRY_MS = 3000
+RETRY_MS = 1000  # the browser reconnects this soon after a stream ends
 
 
 class StatusStreams:

@@ -257,6 +257,19 @@ def test_a_stream_ends_when_the_server_is_stopping(
         assert all(line.startswith(":") or not line for line in rest)
 
 
+def test_a_stream_ends_after_its_maximum_age(
+    shipped: Path, quick: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a session ended meanwhile stops getting status: the browser reconnects, and is
+    asked for its login again."""
+    tokens = _users(shipped)
+    monkeypatch.setattr(console, "MAX_STREAM_S", 0.3)
+    with TestClient(create_app(load_config(shipped), NightClock())) as client:
+        with client.stream("GET", "/api/events", headers=_bearer(tokens["police"])) as stream:
+            lines = list(stream.iter_lines())  # returns: the body ended by itself
+        assert "event: status" in lines and lines[0] == "retry: 1000"
+
+
 class _FakeServer:
     should_exit = False
 

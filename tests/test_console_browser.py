@@ -181,6 +181,14 @@ def test_police_log_in_with_a_password_and_upload_a_clip(
     expect(page.locator("#stop-button")).to_be_hidden()
     expect(page.locator("#emergency-card")).to_be_hidden()
     expect(page.locator("#led-form")).to_be_visible()  # police may push a warning
+    page.fill("#led-text", "警惕冒充客服退款诈骗")
+    page.fill("#led-reason", "本周多发")
+    page.click("#led-form button[type=submit]")
+    c.confirm("本周多发")
+    screen = page.locator('.screen[data-display="square"]')
+    expect(screen.locator(".screen-text")).to_have_text("警惕冒充客服退款诈骗")
+    expect(screen).to_contain_text("临时消息")
+    screenshot(page, "1-police-overview-phone")
 
     page.click("#tabs a[data-tab=media]")
     expect(page.locator("#upload-card")).to_be_visible()

@@ -4,8 +4,8 @@
 import { api, live, session } from './api.js';
 import { $, setStationZone } from './ui.js';
 
-const BANNER_DELAY_MS = 2500; // a planned reconnect (the stream ends every few minutes) is quiet
-const RETRY_MS = 5000;
+const BANNER_DELAY_MS = 4000; // longer than the daemon's retry: a planned reconnect stays quiet
+const REFUSED_RETRY_MS = 5000; // after a refusal (logged out, too many consoles)
 
 let source = null;
 let retryTimer = 0;
@@ -46,7 +46,7 @@ function connect() {
       // The daemon refused the stream (logged out, too many consoles): retry by ourselves.
       stream.close();
       source = null;
-      retryTimer = setTimeout(retry, RETRY_MS);
+      retryTimer = setTimeout(retry, REFUSED_RETRY_MS);
     }
   });
 }
