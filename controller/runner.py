@@ -184,6 +184,9 @@ class AiringRunner:
             self.state.phase = "done"
             for task in self._cuts:
                 task.cancel()
+            if self._ending is not None:  # ended, then shut down before the record was closed
+                ended_as, why, _ = self._ending
+                self.ctx.store.close_open(self.airing.id, ended_as, why)
 
     def _programme(self) -> Programme:
         a, ctx, cfg = self.airing, self.ctx, self.ctx.config

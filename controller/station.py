@@ -21,6 +21,7 @@ OverrideSource = Callable[[list[Blackout], datetime, datetime], list[Airing]]
 log = logging.getLogger(__name__)
 
 LOOKAROUND = timedelta(days=1)
+NO_RESUME = "no_resume|"  # station_state key prefix: a displaced airing an operator stopped
 
 
 class Station:
@@ -53,7 +54,8 @@ class Station:
         self._alive_since = datetime.fromisoformat(last) if last else None
         orphans = set(store.open_airings())
         for base in store.preempted_open(now):  # displaced before the restart: still owed
-            self.displaced.setdefault(base, 0)
+            if store.get_state(f"{NO_RESUME}{base}") is None:
+                self.displaced.setdefault(base, 0)
         actions = self._due(now, exclude=orphans)
         joining = {a.airing.id for a in actions if a.kind in ("start", "join")}
         for airing_id in orphans - joining:
@@ -170,6 +172,8 @@ class Station:
             if runner.state.phase != "done" and runner.holds_air:
                 runner.end("stopped", reason)
                 stopped.append(runner.airing.id)
+        for base in self.displaced:  # a restart must not bring them back either
+            self.ctx.store.set_state(f"{NO_RESUME}{base}", reason)
         self.displaced.clear()
         return stopped
 
@@ -180,7 +184,9 @@ class Station:
             if airing_id in (runner.airing.id, runner.base_id) and runner.holds_air:
                 runner.end("stopped", reason)
                 found = True
-        if self.displaced.pop(airing_id.split(SEGMENT)[0], None) is not None:
+        base = airing_id.split(SEGMENT)[0]
+        if self.displaced.pop(base, None) is not None:
+            self.ctx.store.set_state(f"{NO_RESUME}{base}", reason)
             found = True
         return found
 

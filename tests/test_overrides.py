@@ -280,3 +280,30 @@ def test_after_a_restart_the_emergency_goes_on_and_the_slot_resumes(
         assert (
             abs((at(resumed["audio_end"]) - (start + timedelta(seconds=15))).total_seconds()) < 0.1
         )
+
+
+def test_stop_during_an_emergency_also_ends_the_slot_it_displaced(
+    tmp_path: Path, client_for: Any
+) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    station, tokens, clip_id = make_station(tmp_path, [slot("午间", start, 12)])
+    client = client_for(station)
+    op = auth(tokens["operator"])
+    sleep_until(start + timedelta(seconds=1.5))
+    alert = client.post("/api/emergency", headers=op, json={
+        "identifier": "stop-1", "status": "actual", "zones": "all", "clips": [clip_id],
+        "repeats": 3, "reason": "电诈预警",
+    })  # fmt: skip
+    assert alert.status_code == 201, alert.text
+    time.sleep(1.5)
+    stopped = client.post("/api/stop", headers=op, json={"reason": "误播"})
+    assert stopped.json()["stopped"] == [alert.json()["airing_id"]]
+    client.__exit__(None, None, None)
+    client_for(station)  # a restart must not bring the displaced slot back either
+    sleep_until(start + timedelta(seconds=6))
+    outcomes = {(r["airing_id"], r["zone"]): r["outcome"] for r in station.rows()}
+    slot_id, ov = f"{start.isoformat()}|午间", alert.json()["airing_id"]
+    assert outcomes == {
+        (slot_id, "east"): "preempted", (slot_id, "west"): "preempted",
+        (ov, "east"): "stopped", (ov, "west"): "stopped",
+    }  # fmt: skip
