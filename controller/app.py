@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,6 +21,8 @@ from controller.config import LoadedConfig
 from controller.decode import ClipDecoder
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import MediaLibrary
+from controller.overrides import OverrideStore
+from controller.planner import Airing, Blackout
 from controller.player import Player, PlayerEvent
 from controller.relaybank import PowerChain, RelayBank, RelayObserver
 from controller.rotator import SloganRotator
@@ -58,6 +61,7 @@ class Services:
     displays: dict[str, Display]
     rotator: SloganRotator
     blackouts: BlackoutStore
+    overrides: OverrideStore
 
     async def start(self) -> None:
         if self.mqtt:
@@ -80,7 +84,14 @@ class Services:
                 await display.stop()
             if self.mqtt:
                 await self.mqtt.stop()
-            for closing in (self.store, self.users, self.audit, self.media, self.blackouts):
+            for closing in (
+                self.store,
+                self.users,
+                self.audit,
+                self.media,
+                self.blackouts,
+                self.overrides,
+            ):
                 closing.close()
 
 
@@ -113,6 +124,13 @@ def build_services(
     users, audit = UserStore(db), AuditLog(db, clock)
     blackouts = BlackoutStore(db, clock)
     station.add_blackout_source(blackouts.active)
+    overrides = OverrideStore(db, clock)
+    zone_ids = [z.id for z in cfg.zones]
+
+    def override_airings(quiet: list[Blackout], begin: datetime, until: datetime) -> list[Airing]:
+        return [o.to_airing(zone_ids, quiet) for o in overrides.live(begin, until)]
+
+    station.add_override_source(override_airings)
     sweep_uploads(cfg.station.media_dir / "tmp")
     displays = {d.id: build_display(d, mqtt=mqtt, serial=buses) for d in cfg.displays}
     led = cfg.led
@@ -123,7 +141,7 @@ def build_services(
     )  # fmt: skip
     return Services(
         loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator,
-        blackouts,
+        blackouts, overrides,
     )  # fmt: skip
 
 
@@ -135,6 +153,7 @@ def sweep_uploads(tmp_dir: Path) -> None:
 
 def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     from controller.api import router
+    from controller.api_airings import router as airings_router
     from controller.api_auth import LoginLimiter
     from controller.api_auth import router as auth_router
     from controller.api_console import console_router
@@ -171,6 +190,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(media_router)
     app.include_router(led_router)
     app.include_router(records_router)
+    app.include_router(airings_router)
     app.include_router(auth_router)
     app.include_router(metrics_router)
     app.include_router(console_router())
