@@ -144,15 +144,20 @@ def main() -> int:
         users.close()
         daemon = Daemon(station)
         daemon.start()
+
+        def fire(identifier: str) -> tuple[float, dict[str, object]]:
+            """POST an emergency; when it was asked for, and its closed as-run row."""
+            asked = time.time()
+            code, alert = daemon.send("POST", "/api/emergency", {
+                "identifier": identifier, "status": "exercise", "zones": "all",
+                "playlist": "p", "reason": "bench",
+            }, token)  # fmt: skip
+            assert code == 201, alert
+            return asked, wait_rows(station, alert["airing_id"])["z"]
+
         try:
             for i in range(args.n):  # idle: the chain and the zone start cold
-                asked = time.time()
-                code, alert = daemon.send("POST", "/api/emergency", {
-                    "identifier": f"cold-{i}", "status": "exercise", "zones": "all",
-                    "playlist": "p", "reason": "bench",
-                }, token)  # fmt: skip
-                assert code == 201, alert
-                row = wait_rows(station, alert["airing_id"])["z"]
+                asked, row = fire(f"cold-{i}")
                 cold.append(ts(str(row["audio_start"])) - asked)
                 cold_relay.append(ts(str(row["relay_on_at"])) - asked)
                 time.sleep(1.0)
@@ -162,13 +167,7 @@ def main() -> int:
                     print(f"slot {i} already past; skipped", file=sys.stderr)
                     continue
                 time.sleep(wait)
-                asked = time.time()
-                code, alert = daemon.send("POST", "/api/emergency", {
-                    "identifier": f"warm-{i}", "status": "exercise", "zones": "all",
-                    "playlist": "p", "reason": "bench",
-                }, token)  # fmt: skip
-                assert code == 201, alert
-                row = wait_rows(station, alert["airing_id"])["z"]
+                asked, row = fire(f"warm-{i}")
                 warm.append(ts(str(row["audio_start"])) - asked)
                 slot_id = f"{start.isoformat()}|s{i}"
                 resumed = wait_rows(station, f"{slot_id}#r1")["z"]

@@ -124,7 +124,10 @@ def _run(loaded: LoadedConfig) -> int:
         stream=sys.stderr,
     )
     api = loaded.config.api
-    uvicorn.run(create_app(loaded), host=api.host, port=api.port, workers=1, log_level="info")
+    uvicorn.run(
+        create_app(loaded), host=api.host, port=api.port, workers=1, log_level="info",
+        timeout_graceful_shutdown=3,  # an open console stream must not hold up a stop
+    )  # fmt: skip
     return 0
 
 

@@ -142,13 +142,7 @@ class AiringRunner:
 
     async def run(self) -> None:
         a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
-        store.open_rows(
-            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
-            source=a.source, priority=a.priority, exercise=a.exercise,
-        )  # fmt: skip
-        for z in a.zones:
-            if z.status == "blackout":
-                store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
+        open_record(store, a)
         if not self.state.zones:
             self.state.phase = "done"
             return
@@ -455,6 +449,17 @@ class AiringRunner:
     def _cancelling(self) -> bool:
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
+
+
+def open_record(store: Store, a: Airing) -> None:
+    """The airing's rows, one per zone; zones a blackout holds are closed `blacked_out` now."""
+    store.open_rows(
+        a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
+        source=a.source, priority=a.priority, exercise=a.exercise,
+    )  # fmt: skip
+    for z in a.zones:
+        if z.status == "blackout":
+            store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
 
 
 def _label(airing: Airing) -> str:

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from controller.arbiter import arbitrate, handover
 from controller.decide import Action, Timing, due_actions
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
-from controller.runner import RESUME_LEAD_S, AiringRunner, RunKind, RunnerContext
+from controller.runner import (
+    RESUME_LEAD_S,
+    AiringRunner,
+    RunKind,
+    RunnerContext,
+    open_record,
+)
 from controller.scheduler import Waker
 from controller.store import SEGMENT, Outcome
 
@@ -310,15 +316,8 @@ class Station:
         self.displaced.setdefault(base, 0)
 
     def _record_held(self, a: Airing, blocker: Airing) -> None:
-        store = self.ctx.store
-        store.open_rows(
-            a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
-            source=a.source, priority=a.priority, exercise=a.exercise,
-        )  # fmt: skip
-        for z in a.zones:
-            if z.status == "blackout":
-                store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
-        store.close_open(a.id, "preempted", _displaced_by(blocker))
+        open_record(self.ctx.store, a)
+        self.ctx.store.close_open(a.id, "preempted", _displaced_by(blocker))
         self._displace(a.id)
         log.info("airing %s held off the air by %s", a.id, blocker.id)
 

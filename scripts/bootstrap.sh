@@ -14,6 +14,8 @@ if [ "$mode" = test ]; then
   want socat socat
   want espeak-ng espeak-ng
   want chromium chromium  # the web console's browser tests (driven by Playwright)
+  # a Chinese font, so the console's screenshots show text rather than empty boxes
+  [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_debs+=(fonts-wqy-microhei)
 fi
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
