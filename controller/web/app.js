@@ -1,6 +1,7 @@
 // The console's entry: login and logout, which tabs a role sees, hash routing between pages.
 
 import { api, can, session } from './api.js';
+import * as audit from './audit.js';
 import * as blackouts from './blackouts.js';
 import * as media from './media.js';
 import * as overview from './overview.js';
@@ -13,6 +14,7 @@ const PAGES = {
   media: { show: media.show, allowed: () => true },
   blackouts: { show: blackouts.show, allowed: () => true },
   records: { show: records.show, allowed: () => can('airings') },
+  audit: { show: audit.show, allowed: () => can('audit') },
 };
 
 function showOnly(page) {
@@ -130,6 +132,7 @@ async function boot() {
   media.wire();
   blackouts.wire();
   records.wire();
+  audit.wire();
   try {
     enter(await api('GET', '/api/me'));
   } catch (err) {

@@ -2,7 +2,7 @@
 // (one identifier per submission, so a double click airs once), a message on the screens.
 
 import { api, can, live, newIdentifier, zoneNames } from './api.js';
-import { $, clear, confirmWithReason, el, toast } from './ui.js';
+import { $, OVERRIDE_STATE, clear, confirmWithReason, el, toast } from './ui.js';
 
 let zonesKey = '';
 let emergencyId = newIdentifier();
@@ -29,7 +29,8 @@ async function loadClips() {
   }
 }
 
-function zoneChoices(box, zones, prefix) {
+/** Tick boxes for 全部区域 and each zone; ticking one clears the other kind. */
+export function zoneChoices(box, zones, prefix) {
   clear(box).append(
     el('label', { class: 'check' }, el('input', { type: 'checkbox', value: 'all', 'data-all': '1', id: `${prefix}-all` }), ' 全部区域'),
     ...zones.map((z) =>
@@ -150,7 +151,8 @@ async function emergency(event) {
       const made = await api('POST', '/api/emergency', body);
       emergencyId = newIdentifier();
       $('em-reason').value = '';
-      toast(`${exercise ? '紧急插播演练' : '紧急插播'}已下达（${STATE[made && made.state] || '已安排'}）`);
+      toast(`${exercise ? '紧急插播演练' : '紧急插播'}已下达（${OVERRIDE_STATE[made && made.state] || '已安排'}）`);
+      window.dispatchEvent(new CustomEvent('airings-changed'));
     } catch (err) {
       if (err.status >= 400 && err.status < 500) emergencyId = newIdentifier(); // refused: not stored
       error.textContent = `紧急插播失败：${err.message}`;
@@ -160,8 +162,6 @@ async function emergency(event) {
     submit.disabled = false;
   }
 }
-
-const STATE = { scheduled: '即将开始', on_air: '正在播出', ended: '已结束', cancelled: '已取消' };
 
 async function ledMessage(event) {
   event.preventDefault();

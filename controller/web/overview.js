@@ -1,6 +1,8 @@
 // 总览: what is on air now with its countdown, each zone's relay and device health, the
-// screens, and the next seven days of the plan with blackouts marked (controls.js: the buttons).
+// screens, and the next seven days of the plan with blackouts marked (controls.js: the buttons;
+// airings.js: 手动插播 and the list of overrides).
 
+import * as overrides from './airings.js';
 import { api, clipLabel, live, rememberClips, zoneNames } from './api.js';
 import * as controls from './controls.js';
 import {
@@ -13,6 +15,7 @@ import {
   clock,
   dayLabel,
   el,
+  priorityLabel,
   relayLabel,
   wallDate,
   wallTime,
@@ -22,6 +25,7 @@ let planKey = null;
 
 export function show() {
   controls.show();
+  overrides.show();
   loadPlan();
 }
 
@@ -80,6 +84,7 @@ function renderOnAir(status) {
           el('strong', { class: 'onair-title', text: a.slot }),
         ),
         el('p', { text: `${PHASE[a.phase] || a.phase || ''} · ${wallTime(a.start)}–${wallTime(a.end)}` }),
+        typeof a.priority === 'number' ? el('p', { class: 'onair-priority', text: priorityLabel(a.priority) }) : null,
         clip ? el('p', { class: 'clip' }, '正在播放：', el('strong', { text: clip })) : null,
         el('p', { class: 'countdown', dataset: { end: a.audio_end || a.end } }),
         el('p', {
@@ -282,6 +287,7 @@ function renderPlan(airings) {
 
 export function wire() {
   controls.wire();
+  overrides.wire();
   window.addEventListener('status', (event) => render(event.detail));
   window.addEventListener('login', () => {
     planKey = null;

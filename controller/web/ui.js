@@ -54,6 +54,7 @@ export function setStationZone(zone) {
       day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',
+      second: '2-digit',
       hourCycle: 'h23',
     });
   } catch {
@@ -67,9 +68,9 @@ function stationParts(iso) {
   if (stationFormat && Number.isFinite(moment) && /(?:[zZ]|[+-]\d\d:\d\d)$/.test(iso)) {
     const p = {};
     for (const part of stationFormat.formatToParts(new Date(moment))) p[part.type] = part.value;
-    return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}` };
+    return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}`, second: p.second };
   }
-  return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
+  return { date: iso.slice(0, 10), time: iso.slice(11, 16), second: iso.slice(17, 19) || '00' };
 }
 
 export function wallDate(iso) {
@@ -85,6 +86,12 @@ export function wallTime(iso) {
 export function wallDateTime(iso) {
   const p = stationParts(iso);
   return p ? `${p.date} ${p.time}` : '';
+}
+
+/** "2027-06-07 09:30:05": a moment to the second (the audit log). */
+export function wallStamp(iso) {
+  const p = stationParts(iso);
+  return p ? `${p.date} ${p.time}:${p.second}` : '';
 }
 
 const WEEKDAYS = ['周日', '周一', '周二', '周三', '周四', '周五', '周六'];
@@ -141,6 +148,24 @@ export const PHASE = {
 };
 
 export const SOURCE = { schedule: '定时播出', manual: '手动插播', emergency: '紧急插播' };
+
+/** An override's state (GET /api/airings). */
+export const OVERRIDE_STATE = {
+  scheduled: '即将开始',
+  waiting: '被打断，等待恢复',
+  on_air: '正在播出',
+  ended: '已播完',
+  stopped: '已停止',
+  cancelled: '已取消',
+};
+
+const PRIORITY = { 100: '紧急插播', 80: '警方警示', 70: '手动插播', 50: '定时播出' };
+
+/** "优先级 80（警方警示）". */
+export function priorityLabel(priority) {
+  const name = PRIORITY[priority];
+  return `优先级 ${priority}${name ? `（${name}）` : ''}`;
+}
 
 export const CLIP_STATUS = {
   pending: '待审核',
