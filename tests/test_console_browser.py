@@ -1,5 +1,6 @@
 """The web console in headless Chromium against the real daemon process: police upload, the
-operator approves and airs an emergency, the admin enters a blackout, the live stream's banner.
+operator approves and airs an emergency, the admin enters a blackout, the operator airs and
+stops a manual airing and cancels an alert, the admin's audit log, the live stream's banner.
 
 One daemon for the module (fake relays and screens, a short preroll); each test logs in through
 its own browser context. Screenshots go to test-artifacts/console/ (git-ignored).
@@ -135,6 +136,15 @@ class Console:
         page.fill("#login-user", user)
         page.fill("#login-password", PASSWORDS[user])
         page.click("#login-form button[type=submit]")
+        expect(page.locator("#who-name")).to_contain_text(user)
+        expect(page.locator("#page-overview")).to_be_visible()
+        return page
+
+    def login_token(self, user: str) -> Page:
+        page = self.open()
+        page.click(".token-login summary")
+        page.fill("#login-token", self.station.tokens[user])
+        page.click("#token-form button[type=submit]")
         expect(page.locator("#who-name")).to_contain_text(user)
         expect(page.locator("#page-overview")).to_be_visible()
         return page
@@ -307,10 +317,7 @@ def test_admin_previews_a_blackout_and_the_plan_shows_it(
     console: Callable[..., Console], station: Station
 ) -> None:
     c = console()
-    page = c.open()
-    page.click(".token-login summary")
-    page.fill("#login-token", station.tokens["zhao"])
-    page.click("#token-form button[type=submit]")
+    page = c.login_token("zhao")
     expect(page.locator("#who-name")).to_contain_text("zhao（管理员）")
 
     tomorrow = (datetime.now(SH) + timedelta(days=1)).date()
@@ -343,6 +350,129 @@ def test_admin_previews_a_blackout_and_the_plan_shows_it(
     today = page.locator(f'.plan-day[data-day="{datetime.now(SH).date().isoformat()}"]')
     expect(today.locator('.plan-airing[data-status="blackout"]')).to_have_count(0)
     screenshot(page, "3-admin-plan-with-blackout")
+
+
+def _approved_clip(station: Station, clip_file: Path) -> str:
+    """The police clip, approved (over the API: the approval in the console is tested above)."""
+    got = httpx2.post(
+        f"{station.base}/api/media",
+        headers={"Authorization": f"Bearer {station.tokens['li.jing']}"},
+        files={"file": (clip_file.name, clip_file.read_bytes(), "audio/wav")},
+        data={"title": CLIP_TITLE},
+        timeout=30,
+    )
+    assert got.status_code in (200, 201), got.text
+    clip = got.json()
+    if clip["status"] != "approved":
+        approved = httpx2.patch(
+            f"{station.base}/api/media/{clip['id']}",
+            headers={"Authorization": f"Bearer {station.tokens['wang.fang']}"},
+            json={"status": "approved", "reason": "已核对"},
+            timeout=10,
+        )
+        assert approved.status_code == 200, approved.text
+    return str(clip["id"])
+
+
+def test_operator_airs_and_stops_a_manual_airing_and_cancels_an_exercise_alert(
+    console: Callable[..., Console], station: Station, clip_file: Path
+) -> None:
+    clip_id = _approved_clip(station, clip_file)
+    c = console()
+    page = c.login("wang.fang")
+    east, west = page.locator('.zone[data-zone="east"]'), page.locator('.zone[data-zone="west"]')
+    expect(east).to_have_attribute("data-relay-state", "off")
+
+    # 手动插播: the playlist on 东村, now, for five minutes, at the manual priority.
+    form = page.locator("#airing-form")
+    expect(form).to_be_visible()
+    page.select_option("#ai-what", "playlist:p")
+    form.get_by_label("东村").check()
+    page.fill("#ai-minutes", "5")
+    expect(page.locator("#ai-priority")).to_have_value("70")
+    page.fill("#ai-reason", "村委会通知，临时加播防诈提醒")
+    page.click("#ai-submit")
+    lines = page.locator("#confirm-lines")
+    expect(lines).to_contain_text("区域：东村")
+    expect(lines).to_contain_text("开始：立即")
+    expect(lines).to_contain_text("播放 5 分钟")
+    c.confirm("村委会通知，临时加播防诈提醒", shot="5-operator-manual-confirm")
+
+    # On air: in the on-air panel with its source, priority and reason, and in the list.
+    expect(east).to_have_attribute("data-relay-state", "on", timeout=15_000)
+    expect(west).to_have_attribute("data-relay-state", "off")
+    on_air = page.locator('.onair[data-source="manual"]')
+    expect(on_air).to_contain_text("手动插播")
+    expect(on_air).to_contain_text("优先级 70（手动插播）")
+    expect(on_air).to_contain_text("原因：村委会通知，临时加播防诈提醒")
+    manual = page.locator('.override[data-source="manual"][data-state="on_air"]')
+    expect(manual).to_have_count(1)
+    manual_id = manual.get_attribute("data-override")
+    item = page.locator(f'.override[data-override="{manual_id}"]')
+    expect(item).to_contain_text("正在播出")
+    expect(item).to_contain_text("节目单：p")
+    expect(item).to_contain_text("区域：东村")
+    expect(item).to_contain_text("下达：wang.fang")
+    screenshot(page, "5-operator-manual-on-air")
+
+    # 停止, with a reason: the item stays in the list as stopped, the zone goes off.
+    item.get_by_role("button", name="停止").click()
+    c.confirm("通知已播完")
+    expect(item).to_have_attribute("data-state", "stopped")
+    expect(item).to_contain_text("已停止")
+    expect(item).to_contain_text("通知已播完")
+    expect(item.get_by_role("button")).to_have_count(0)
+    expect(east).to_have_attribute("data-relay-state", "off", timeout=15_000)
+    expect(page.locator("#onair-list")).to_contain_text("现在没有播出")
+    screenshot(page, "5-operator-manual-stopped")
+
+    # An exercise alert on 西村; 解除警报 sends a CAP cancel and it ends.
+    em = page.locator("#emergency-form")
+    em.get_by_label("西村").check()
+    page.select_option("#em-clip", clip_id)
+    page.fill("#em-repeats", "5")
+    page.check("#em-exercise")
+    page.fill("#em-reason", "演练解除警报流程")
+    page.click("#em-submit")
+    c.confirm("演练解除警报流程")
+    expect(west).to_have_attribute("data-relay-state", "on", timeout=15_000)
+    alert = page.locator('.override[data-source="emergency"][data-state="on_air"]')
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("演练")
+    expect(page.locator(".onair.emergency")).to_contain_text("优先级 100（紧急插播）")
+    alert_id = alert.get_attribute("data-override")
+    alert.get_by_role("button", name="解除警报").click()
+    expect(lines).to_contain_text("CAP cancel")
+    c.confirm("演练结束，解除警报", shot="5-operator-cancel-alert-confirm")
+    ended = page.locator(f'.override[data-override="{alert_id}"]')
+    expect(ended).to_have_attribute("data-state", "stopped")
+    expect(ended.get_by_role("button")).to_have_count(0)
+    expect(west).to_have_attribute("data-relay-state", "off", timeout=15_000)
+    expect(page.locator("#onair-list")).to_contain_text("现在没有播出")
+    screenshot(page, "5-operator-alert-cancelled")
+
+    # The admin's 审计日志 (on a phone): the four actions, newest first; the filter.
+    admin = console(PHONE)
+    adm = admin.login_token("zhao")
+    assert "审计日志" in _tabs(adm)
+    adm.click("#tabs a[data-tab=audit]")
+    rows = adm.locator("#audit-table tr.audit-row")
+    for action in ("airing.create", "airing.stop", "emergency.alert", "emergency.cancel"):
+        expect(rows.filter(has_text=action).first).to_be_visible()
+    expect(rows.first).to_have_attribute("data-action", "login")  # the admin's own, newest
+    adm.fill("#audit-filter", str(manual_id))
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-action", "airing.stop")
+    expect(rows.nth(0)).to_contain_text("通知已播完")
+    expect(rows.nth(0)).to_contain_text("wang.fang")
+    expect(rows.nth(1)).to_have_attribute("data-action", "airing.create")
+    expect(rows.nth(1)).to_contain_text("村委会通知，临时加播防诈提醒")
+    expect(rows.nth(1)).to_contain_text("值班员")
+    expect(rows.nth(1)).to_contain_text("127.0.0.1")
+    screenshot(adm, "5-admin-audit-phone")
+    adm.fill("#audit-filter", "解除警报 演练结束")  # every word, in any column
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-action", "emergency.cancel")
 
 
 def test_the_banner_shows_while_the_daemon_is_away(
