@@ -147,10 +147,10 @@ def stop_all(svc: Services, who: Principal, reason: str) -> list[str]:
 def _show(svc: Services, o: Override, who: Principal) -> None:
     assert o.led_text is not None
     text = ("演练：" if o.exercise else "") + o.led_text
-    minutes = max((o.end - svc.clock.now()).total_seconds() / 60.0, 0.01)  # as long as it airs
+    minutes = max((o.end - o.start).total_seconds() / 60.0, 0.01)  # as long as it airs
     try:
         svc.rotator.push_message(
-            text, None, minutes, who.user, "red", priority=o.priority, key=o.id
+            text, None, minutes, who.user, "red", priority=o.priority, key=o.id, since=o.start
         )
     except ValueError as exc:
         raise DeskError(str(exc)) from None

@@ -34,6 +34,7 @@ class LedMessage:
     color: Color = "red"
     priority: int = 80  # the ladder (DESIGN.md §2.7): police warning 80, emergency 100
     key: str | None = None  # who may withdraw it early (an emergency's override id)
+    since: datetime | None = None  # shows from then (an override's start); None: now
 
 
 @dataclass
@@ -94,6 +95,7 @@ class SloganRotator:
         color: Color = "red",
         priority: int = 80,
         key: str | None = None,
+        since: datetime | None = None,
     ) -> LedMessage:
         """Preempt the rotation on `displays` (None: every screen) for `minutes`. On each
         screen the highest-priority message shows (the newest among equals); a lower one
@@ -112,8 +114,8 @@ class SloganRotator:
                     f"屏幕 {display_id} 无法显示字符 {char!r} / display {display_id!r} cannot show"
                     f" {char!r} (U+{ord(char):04X})"
                 )
-        until = self.clock.now() + timedelta(minutes=minutes)
-        message = LedMessage(next(_ids), text, targets, until, by, color, priority, key)
+        until = (since or self.clock.now()) + timedelta(minutes=minutes)
+        message = LedMessage(next(_ids), text, targets, until, by, color, priority, key, since)
         self.messages.append(message)
         for display_id in targets:
             self.screens[display_id].wake.set()
@@ -129,7 +131,11 @@ class SloganRotator:
 
     def active_message(self, display_id: str, now: datetime) -> LedMessage | None:
         self.messages = [m for m in self.messages if m.until > now]
-        mine = [(m.priority, i, m) for i, m in enumerate(self.messages) if display_id in m.displays]
+        mine = [
+            (m.priority, i, m)
+            for i, m in enumerate(self.messages)
+            if display_id in m.displays and (m.since is None or m.since <= now)
+        ]
         return max(mine, key=lambda t: (t[0], t[1]))[2] if mine else None
 
     def playable(self, now: datetime) -> list[SloganEntry]:
@@ -171,6 +177,12 @@ class SloganRotator:
                         )
                     elif screen.mode == "message":  # no slogan to return to: a blank screen
                         await self._blank(display, screen)
+            pending = [
+                (m.since - now).total_seconds()
+                for m in self.messages
+                if display_id in m.displays and m.since is not None and m.since > now
+            ]
+            wait = min([wait, *pending])  # a message that starts later shows on time
             screen.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(screen.wake.wait(), timeout=wait)

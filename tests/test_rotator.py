@@ -190,3 +190,27 @@ def test_the_ladder_on_screens_an_emergency_over_a_police_warning_then_back() ->
     run(r, 0.05, ladder)
     assert seen["a"] == ["警方提醒", "紧急通知", "紧急通知", "新的警方提醒"]
     assert seen["b"] == ["警方提醒", "警方提醒", "新的警方提醒", "新的警方提醒"]
+
+
+def test_a_message_for_a_later_airing_shows_at_its_start() -> None:
+    a = RecordingScreen("a")
+    r = rotator(
+        [a],
+        ["一"],
+    )
+    r.dwell_s = 5.0  # the rotation alone would not look again for 5 s
+    shown_at: list[float] = []
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        since = datetime.now(SH) + timedelta(seconds=0.4)
+        r.push_message("插播预告", None, minutes=1, by="duty", since=since)
+        assert r.active_message("a", datetime.now(SH)) is None
+        began = _time.monotonic()
+        while "插播预告" not in a.shown and _time.monotonic() - began < 3:
+            await asyncio.sleep(0.02)
+        shown_at.append(_time.monotonic() - began)
+
+    run(r, 0.05, later)
+    assert "插播预告" in a.shown
+    assert 0.3 <= shown_at[0] <= 1.5  # at its start, not at the next 5 s dwell
