@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controller.api import ServicesDep
 from controller.app import Services
-from controller.auth import AnyUser, Operator, Uploader
+from controller.auth import Admin, AnyUser, Operator, Uploader
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import Clip, IngestError
 from controller.media.resolve import parse_bound, resolve_with_fallback
@@ -220,11 +220,11 @@ def list_playlists(svc: ServicesDep, who: AnyUser) -> list[dict[str, Any]]:
 @router.get("/api/audit")
 def list_audit(
     svc: ServicesDep,
-    who: Operator,
+    who: Admin,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, object]]:
-    """The audit trail, newest first."""
+    """The audit trail, newest first (admin)."""
     return [e.to_dict() for e in svc.audit.list(since=since, limit=limit)]
 
 

@@ -24,6 +24,7 @@ def test_police_push_a_warning_that_preempts_the_slogans(tmp_path: Path) -> None
     loaded = load_config(tmp_path / "config.yaml")
     users = UserStore(loaded.config.station.data_dir / "broadcastctl.sqlite3")
     police, operator = users.add("li.jing", "police"), users.add("wang", "operator")
+    admin = users.add("zhao", "admin")
     users.close()
     warning = {"text": "警方提示：近期冒充客服退款诈骗高发", "minutes": 5, "reason": "新案例"}
 
@@ -49,6 +50,8 @@ def test_police_push_a_warning_that_preempts_the_slogans(tmp_path: Path) -> None
             time.sleep(0.05)
         assert screen["mode"] == "message" and screen["text"] == warning["text"]
         assert screen["showing"] == warning["text"]  # what the (fake) screen acknowledged
-        audit = client.get("/api/audit", headers={"Authorization": f"Bearer {operator}"}).json()
+        audit = client.get("/api/audit", headers={"Authorization": f"Bearer {admin}"}).json()
+        denied = client.get("/api/audit", headers={"Authorization": f"Bearer {operator}"})
+        assert denied.status_code == 403
     (entry,) = [e for e in audit if e["action"] == "led.message"]
     assert (entry["user"], entry["target"], entry["reason"]) == ("li.jing", "square", "新案例")

@@ -181,7 +181,8 @@ def test_police_upload_waits_operator_approves_all_audited(
         ("wang", "operator", "testclient", "media.approve", cid, "已核实"),
         ("wang", "operator", "testclient", "media.retire", cid, "案例过时"),
     ]
-    trail = client.get("/api/audit", headers=operator).json()
+    assert client.get("/api/audit", headers=operator).status_code == 403  # admins only
+    trail = client.get("/api/audit", headers=station.auth("admin")).json()
     assert [e["action"] for e in trail][:2] == ["media.retire", "media.approve"]
     assert trail[-1]["detail"] == {"title": "冒充客服退款"}
 
