@@ -1,0 +1,112 @@
+"""A bounded schemathesis run against the API's own OpenAPI schema: whatever a caller sends,
+the answer is never a 5xx. In-process, on a copy of the shipped station, as an admin."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from peers.daemon import ROOT, SH
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.python import asgi
+from schemathesis.schemas import BaseSchema
+
+from controller.app import create_app
+from controller.config import load_config
+from controller.users import UserStore
+
+# Left out of the run, and why:
+SKIPPED = {
+    # Each example would be a multipart body for ffmpeg to decode: slow, and the upload's
+    # malformed bodies have tests of their own (tests/test_api_media.py).
+    ("POST", "/api/media"): "upload",
+    # These start airings: amplifier settle times, relays, decoding audio; one example can
+    # take seconds, and what is on air then changes what the next example sees.
+    ("POST", "/api/airings"): "starts an airing",
+    ("POST", "/api/emergency"): "starts an airing",
+    # Server-sent events: the answer never ends.
+    ("GET", "/api/events"): "event stream",
+    # Known and reported: a blackout reaching year 1 or 9999 gets a 500 (OverflowError in
+    # the silences both answer with), and one spanning centuries takes minutes to answer.
+    # Take these two out once that is fixed.
+    ("POST", "/api/blackouts"): "far dates: 500 or minutes",
+    ("POST", "/api/blackouts/preview"): "far dates: 500 or minutes",
+}
+ADMIN = "fuzz.admin"
+
+
+class NightClock:
+    """03:00 station time: no slot is near, so nothing airs while the fuzzer runs."""
+
+    def now(self) -> datetime:
+        return datetime(2027, 6, 1, 3, 0, tzinfo=SH)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@pytest.fixture
+def token(tmp_path: Path) -> str:
+    """A copy of the shipped station with an admin; its API token."""
+    for name in ("playlists", "audio"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    users = UserStore(tmp_path / "var" / "broadcastctl.sqlite3")
+    admin = users.add(ADMIN, "admin")
+    users.close()
+    return admin
+
+
+@pytest.fixture
+def api(tmp_path: Path, token: str) -> Iterator[BaseSchema]:
+    app = create_app(load_config(tmp_path / "config.yaml"), NightClock())
+    # Loading the schema starts the app's lifespan, which runs until shut down here.
+    schema: BaseSchema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    for method, path in SKIPPED:
+        schema = schema.exclude(method=method, path=path)
+    yield schema
+    asgi.shutdown_lifespans()
+
+
+def test_no_input_gets_a_server_error(api: BaseSchema, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    operations = []
+    for result in api.get_all_operations():
+        assert isinstance(result, Ok), result.err()  # a route the schema cannot describe
+        operations.append(result.ok())
+    assert len(operations) >= 20  # the run covers the API, not an empty schema
+    failures: dict[str, str] = {}
+    for operation in operations:
+        # Inputs the schema allows and inputs it does not: neither may get a 5xx.
+        cases = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,  # no example store under .hypothesis: each run starts fresh
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        )
+        @given(case=cases)
+        def no_server_error(case: Case[Any]) -> None:
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+        try:
+            no_server_error()
+        except Exception as exc:  # every operation runs; all the failures are shown
+            notes = getattr(exc, "__notes__", [])  # hypothesis notes the failing example
+            failures[operation.label] = "\n".join([f"{type(exc).__name__}: {exc}", *notes])
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
