@@ -24,6 +24,8 @@ from controller.tables import asrun_csv
 router = APIRouter()
 
 MAX_REPORT_DAYS = 366
+# A blackout is a quiet period of days or weeks; far dates would only overflow the planner.
+FIRST_YEAR, LAST_YEAR, MAX_BLACKOUT = 2000, 2199, timedelta(days=400)
 
 
 def services(request: Request) -> Services:
@@ -70,6 +72,13 @@ def _valid(
     """The zones as stored (None = all); 422 on a bad window or an unknown zone."""
     if end <= start:
         raise HTTPException(422, "结束时间须晚于开始时间 / end must be after start")
+    if start.year < FIRST_YEAR or end.year > LAST_YEAR or end - start > MAX_BLACKOUT:
+        raise HTTPException(
+            422,
+            f"静默期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间，且不超过 {MAX_BLACKOUT.days} 天 /"
+            f" a blackout lies within {FIRST_YEAR}–{LAST_YEAR} and lasts at most"
+            f" {MAX_BLACKOUT.days} days",
+        )
     if zones == "all":
         return None
     if not zones:

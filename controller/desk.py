@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from controller.app import Services
     from controller.users import Principal
 
+MAX_AHEAD = timedelta(days=366)  # an override is for now or soon; further is a slot's job
 MIN_GAP_S = 0.5  # between repeats of a fitted override: room for its fade, a breath between
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
@@ -91,6 +92,9 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
         start = max(start, now + timedelta(seconds=svc.station.lead_s(zones or _all(svc))))
     else:
         start = now + timedelta(seconds=svc.station.lead_s(zones or _all(svc)))
+    if start > now + MAX_AHEAD:
+        days = MAX_AHEAD.days
+        raise DeskError(f"开始时间须在 {days} 天以内 / start within {days} days")
     gap = req.gap_s
     fitted = req.duration_s is None
     if fitted:

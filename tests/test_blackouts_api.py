@@ -50,6 +50,12 @@ def test_admin_manages_blackouts_and_the_plan_follows(shipped: Path) -> None:
         operator = _auth(tok["operator"])
         assert client.post("/api/blackouts", json=EXAM_DAY, headers=operator).status_code == 403
 
+        for far in ({"start": "0001-01-01T00:00", "end": "0001-01-03T00:00"},
+                    {"start": "2027-01-01T00:00", "end": "2029-01-01T00:00"}):  # fmt: skip
+            refused = client.post("/api/blackouts", json={**EXAM_DAY, **far}, headers=admin)
+            assert refused.status_code == 422 and "2000–2199" in refused.text
+        assert client.get("/api/blackouts", headers=admin).json()[-1]["source"] == "config"
+
         made = client.post("/api/blackouts", json=EXAM_DAY, headers=admin)
         assert made.status_code == 201, made.text
         body = made.json()

@@ -240,6 +240,7 @@ def test_override_requests_are_checked(tmp_path: Path, client_for: Any) -> None:
         ({"clips": [clip_id], "zones": ["north"], "reason": "x"}, 422),
         ({"clips": [clip_id], "reason": "x", "duration_s": 5, "repeats": 2}, 422),
         ({"clips": [clip_id]}, 422),  # no reason
+        ({"clips": [clip_id], "reason": "x", "start": "9999-12-31T00:00:00"}, 422),  # far off
     ]
     for body, code in bad:
         answer = client.post("/api/airings", json=body, headers=op)
