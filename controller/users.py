@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
-from controller.db import Locked
+from controller.db import Locked, add_columns
 
 Role = Literal["admin", "operator", "police"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "police")
@@ -89,8 +89,7 @@ class UserStore:
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
         with self._tx() as db:
-            if "password_hash" not in {r[1] for r in db.execute("PRAGMA table_info(users)")}:
-                db.execute("ALTER TABLE users ADD COLUMN password_hash TEXT")
+            add_columns(db, "users", {"password_hash": "TEXT"})
 
     def close(self) -> None:
         self._conn.close()
