@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from doubles.tasmota import TasmotaDouble
+from peers.daemon import ROOT
 from peers.mosquitto import Mosquitto, unique_name
 
 
@@ -52,3 +55,12 @@ def make_tasmota() -> Iterator[Callable[..., TasmotaDouble]]:
     yield make
     for double in doubles:
         double.stop()
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Path:
+    """A copy of the shipped station (config, playlists, sample clip) in a folder of its own."""
+    for name in ("playlists", "audio"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path / "config.yaml"

@@ -9,15 +9,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from peers.daemon import SH
-from test_cli_api import NightClock, shipped
+from test_cli_api import NightClock
 
 from controller.app import create_app
 from controller.audit import AuditLog
 from controller.config import load_config
 from controller.store import Store
 from controller.users import UserStore
-
-__all__ = ["shipped"]  # the fixture, imported for pytest
 
 EXAM_DAY = {
     "name": "2027年高考加考",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,15 +17,6 @@ from controller.app import create_app
 from controller.cli import main
 from controller.config import load_config
 from controller.store import Store
-
-
-@pytest.fixture
-def shipped(tmp_path: Path) -> Path:
-    """A copy of the shipped station (config, playlists, sample clip) in a folder of its own."""
-    for name in ("playlists", "audio"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path / "config.yaml"
 
 
 class NightClock:

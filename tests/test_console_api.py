@@ -14,15 +14,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_cli_api import NightClock, shipped
+from test_cli_api import NightClock
 
 import controller.api_console as console
 from controller.app import create_app
 from controller.audit import AuditLog
 from controller.config import load_config
 from controller.users import UserStore
-
-__all__ = ["shipped"]  # the fixture, imported for pytest
 
 WEB = console.WEB
 

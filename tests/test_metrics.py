@@ -4,8 +4,6 @@ API and relay latency histograms."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,9 +11,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from peers.daemon import ROOT, SH
+from peers.daemon import SH
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from test_cli_api import NightClock
 
 from controller.app import Services, create_app
 from controller.config import load_config
@@ -26,20 +25,9 @@ from controller.users import UserStore
 from drivers.relays.base import RelayError, SwitchResult
 
 
-class NightClock:
-    def now(self) -> datetime:
-        return datetime(2027, 6, 1, 3, 0, tzinfo=SH)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
-    for name in ("playlists", "audio"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path / "config.yaml"
+def config(shipped: Path) -> Path:
+    return shipped
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ the answer is never a 5xx. In-process, on a copy of the shipped station, as an a
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +11,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from peers.daemon import ROOT, SH
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.python import asgi
 from schemathesis.schemas import BaseSchema
+from test_cli_api import NightClock
 
 from controller.app import create_app
 from controller.config import load_config
@@ -40,23 +37,11 @@ SKIPPED = {
 ADMIN = "fuzz.admin"
 
 
-class NightClock:
-    """03:00 station time: no slot is near, so nothing airs while the fuzzer runs."""
-
-    def now(self) -> datetime:
-        return datetime(2027, 6, 1, 3, 0, tzinfo=SH)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
 @pytest.fixture
-def token(tmp_path: Path) -> str:
-    """A copy of the shipped station with an admin; its API token."""
-    for name in ("playlists", "audio"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
-    users = UserStore(tmp_path / "var" / "broadcastctl.sqlite3")
+def token(shipped: Path) -> str:
+    """A copy of the shipped station with an admin; its API token. The clock stands at 03:00
+    (NightClock): no slot is near, so nothing airs while the fuzzer runs."""
+    users = UserStore(shipped.parent / "var" / "broadcastctl.sqlite3")
     admin = users.add(ADMIN, "admin")
     users.close()
     return admin
