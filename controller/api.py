@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from controller.app import Services
-from controller.planner import airing_to_dict, plan
+from controller.planner import FIRST_YEAR, LAST_YEAR, airing_to_dict, plan
 from controller.status import station_status
 
 router = APIRouter()
@@ -45,6 +45,9 @@ def get_plan(
     """The planner's output: every airing in the range with its per-zone status."""
     cfg = svc.loaded.config
     start = from_ or svc.clock.now().astimezone(cfg.station.tz).date()
-    if start > date.max - timedelta(days=days):
-        raise HTTPException(422, "date out of range")
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise HTTPException(
+            422,
+            f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 / from must lie in {FIRST_YEAR}–{LAST_YEAR}",
+        )
     return [airing_to_dict(a) for a in plan(cfg, svc.station.blackouts(), start, days)]

@@ -12,6 +12,8 @@ from controller.app import Services
 from controller.auth import Admin, AnyUser, Operator
 from controller.blackouts import StoredBlackout
 from controller.planner import (
+    FIRST_YEAR,
+    LAST_YEAR,
     Blackout,
     airing_to_dict,
     airings_between,
@@ -25,7 +27,7 @@ router = APIRouter()
 
 MAX_REPORT_DAYS = 366
 # A blackout is a quiet period of days or weeks; far dates would only overflow the planner.
-FIRST_YEAR, LAST_YEAR, MAX_BLACKOUT = 2000, 2199, timedelta(days=400)
+MAX_BLACKOUT = timedelta(days=400)
 
 
 def services(request: Request) -> Services:

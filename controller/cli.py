@@ -12,7 +12,13 @@ from pathlib import Path
 from controller import cli_admin
 from controller.config import ConfigError, LoadedConfig, load_config
 from controller.config.load import check_main
-from controller.planner import airing_to_dict, blackouts_from_config, plan
+from controller.planner import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    airing_to_dict,
+    blackouts_from_config,
+    plan,
+)
 from controller.tables import asrun_csv, asrun_table, plan_table
 
 
@@ -68,6 +74,10 @@ def _today(loaded: LoadedConfig) -> date:
 
 def _plan(loaded: LoadedConfig, start: date | None, days: int, as_json: bool) -> int:
     cfg = loaded.config
+    if start is not None and not FIRST_YEAR <= start.year <= LAST_YEAR:
+        print(f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 / --from must lie in {FIRST_YEAR}–"
+              f"{LAST_YEAR}", file=sys.stderr)  # fmt: skip
+        return 2
     blackouts = blackouts_from_config(cfg)
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
     if db.exists():  # blackouts entered through the API count too: the player sees them

@@ -20,6 +20,8 @@ SCHEDULE_PRIORITY = 50
 MANUAL_PRIORITY = 70
 POLICE_PRIORITY = 80
 EMERGENCY_PRIORITY = 100
+# The years the station plans in; dates far outside would only overflow the calendar arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
 
 
 @dataclass(frozen=True)

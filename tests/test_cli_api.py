@@ -54,6 +54,8 @@ def test_plan_shows_the_exam_blackout(shipped: Path, capsys: pytest.CaptureFixtu
     airings = json.loads(capsys.readouterr().out)
     assert [a["status"] for a in airings] == ["scheduled"] * 3 + ["blackout"] * 3
     assert airings[0]["start"] == "2027-06-06T07:00:00+08:00"
+    assert main(["plan", "--config", str(shipped), "--from", "0001-01-01"]) == 2
+    assert "2000–2199" in capsys.readouterr().err
 
 
 def test_asrun_prints_csv_and_json(shipped: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,6 +88,8 @@ def test_api_health_plan_and_status(shipped: Path) -> None:
             ("晚间", "blackout"),
         ]
         assert client.get("/api/plan", params={"days": 0}).status_code == 422
+        far = client.get("/api/plan", params={"from": "0001-01-01"})  # found by the fuzz
+        assert far.status_code == 422 and "2000–2199" in far.text
         status = client.get("/api/status").json()
     assert status["station"] == "石桥镇广电站"
     assert status["now"] == "2027-06-01T03:00:00+08:00" and status["on_air"] == []
