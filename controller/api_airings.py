@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller import desk
 from controller.app import Services
 from controller.auth import AnyUser, Operator
+from controller.overrides import AIRING_PREFIX
 from controller.planner import EMERGENCY_PRIORITY, MANUAL_PRIORITY, POLICE_PRIORITY
 
 router = APIRouter()
@@ -104,7 +106,7 @@ def delete_airing(
 ) -> dict[str, object]:  # fmt: skip
     """Stop an airing on air (an override or a slot), or cancel an override not yet aired."""
     why = reason or "操作员停止 / stopped by operator"
-    found = svc.overrides.get(airing_id.removeprefix("ov:"))
+    found = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX))
     if found is not None:
         if found.state != "active":
             raise HTTPException(409, f"已{found.state} / already {found.state}")
@@ -128,8 +130,6 @@ def stop(body: StopIn, who: Operator, svc: Svc) -> dict[str, Any]:
 @router.post("/api/emergency", status_code=201, response_model=None)
 def emergency(body: EmergencyIn, who: Operator, svc: Svc) -> Any:
     """紧急插播 (operator/admin): preempts everything; the same identifier airs once."""
-    from fastapi.responses import JSONResponse
-
     known = svc.overrides.by_identifier(body.identifier)
     if known is not None:
         return JSONResponse(desk.describe(svc, known), status_code=200)

@@ -21,12 +21,12 @@ from controller.config import LoadedConfig
 from controller.decode import ClipDecoder
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import MediaLibrary
+from controller.onair import RunnerContext
 from controller.overrides import OverrideStore
 from controller.planner import Airing, Blackout
 from controller.player import Player, PlayerEvent
 from controller.relaybank import PowerChain, RelayBank, RelayObserver
 from controller.rotator import SloganRotator
-from controller.runner import RunnerContext
 from controller.scheduler import Waker
 from controller.station import Station
 from controller.store import Store

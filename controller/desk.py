@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Literal
 from controller.decode import find_ffmpeg
 from controller.media.analyse import wav_header_seconds
 from controller.media.resolve import resolve
-from controller.overrides import Override, State, new_id
+from controller.overrides import AIRING_PREFIX, Override, State, new_id
 from controller.planner import Source
+from controller.store import SEGMENT
 
 if TYPE_CHECKING:
     from controller.app import Services
@@ -141,8 +142,10 @@ def stop_all(svc: Services, who: Principal, reason: str) -> list[str]:
     """停播: stop what is on air now; later slots and overrides stay."""
     ids = svc.station.stop_air(f"停播 / stopped: {reason}（{who.user}）")
     for airing_id in ids:
-        o = svc.overrides.get(airing_id.removeprefix("ov:").split("#")[0])
-        if o is not None and airing_id.startswith("ov:"):
+        if not airing_id.startswith(AIRING_PREFIX):
+            continue  # a slot: nothing to mark
+        o = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX).split(SEGMENT)[0])
+        if o is not None:
             svc.rotator.withdraw(o.id)
             svc.overrides.end(o.id, "stopped", who.user, reason)
     return ids

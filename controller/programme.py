@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.clock import Clock
 from controller.config.playlists import Playlist
 from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
+from controller.planner import Airing
+
+if TYPE_CHECKING:
+    from controller.onair import RunnerContext
 
 
 def media_name(media_dir: Path, path: Path) -> str:
@@ -51,3 +55,19 @@ class Programme:
                 index = names.index(last["file"])
                 return (index + 1) % len(self.clips) if last.get("complete") else index
         return 0
+
+
+def programme_for(a: Airing, ctx: RunnerContext) -> Programme:
+    """An airing's programme: its playlist, or (an override) the library clips it names, with
+    its own gap between clips. Only slots fall back; an override airs what it names or fails."""
+    playlists, fallback = ctx.playlists, ctx.config.media.fallback_playlist
+    if a.clips:
+        listed = Playlist(name=a.playlist, title=a.slot, gap_s=a.gap_s, clips=(), listed=a.clips)
+        playlists = {**playlists, a.playlist: listed}
+    elif a.gap_s is not None and a.playlist in playlists:
+        gapped = playlists[a.playlist].model_copy(update={"gap_s": a.gap_s})
+        playlists = {**playlists, a.playlist: gapped}
+    return Programme(
+        a.playlist, playlists, ctx.library, ctx.clock, ctx.shuffler,
+        fallback if a.source == "schedule" else None,
+    )  # fmt: skip

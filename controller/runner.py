@@ -5,76 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from controller.clock import Clock, mono_to_wall, wall_to_mono
-from controller.config.models import Config, ZoneConfig
-from controller.config.playlists import Playlist
-from controller.media.resolve import ClipSource, Shuffler
+from controller.clock import mono_to_wall, wall_to_mono
+from controller.onair import (
+    AiringState,
+    RunKind,
+    RunnerContext,
+    ZoneLive,
+    open_record,
+    record_switch,
+)
 from controller.planner import Airing
 from controller.player import (
     AudioStarted,
-    ClipFailed,
-    ClipFinished,
-    ClipStarted,
     Player,
     PlayerEvent,
     PlayResult,
     Program,
 )
-from controller.programme import Programme, media_name
-from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
-from controller.store import SEGMENT, Outcome, Store
+from controller.programme import Programme, media_name, programme_for
+from controller.relaybank import ZoneSwitch
+from controller.store import SEGMENT, Outcome
 
 log = logging.getLogger(__name__)
 
-RunKind = Literal["start", "join", "resume"]
 # The air is free: the station decides at once who goes on next (a displaced airing resumes).
 RESUME_LEAD_S = 0.3
 DONE_AS: dict[RunKind, Outcome] = {"start": "aired", "join": "joined", "resume": "resumed"}
-
-
-@dataclass
-class RunnerContext:
-    config: Config
-    clock: Clock
-    store: Store
-    bank: RelayBank
-    chain: PowerChain
-    playlists: dict[str, Playlist]
-    new_player: Any  # Callable[[Callable[[PlayerEvent], None]], Player]
-    library: ClipSource
-    shuffler: Shuffler = field(default_factory=Shuffler)
-    # One audio output: one player at a time; the next waits for the last one's final frame.
-    output_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Set by the station: the zones an ending airing hands over to the next one, and a call
-    # when an airing's audio is over (so a displaced airing resumes at once).
-    next_zones: Callable[[AiringRunner], set[str]] | None = None
-    on_air_free: Callable[[AiringRunner], None] | None = None
-
-
-@dataclass
-class ZoneLive:
-    zone: ZoneConfig
-    end: datetime
-    relay: str = "off"  # off | confirmed | commanded | failed
-    on_air: bool = False
-
-
-@dataclass
-class AiringState:
-    """What the status API shows about a running airing."""
-
-    airing: Airing
-    kind: RunKind
-    phase: str = "waking"  # waking | power_on | zones_on | on_air | closing | done
-    zones: dict[str, ZoneLive] = field(default_factory=dict)
-    clips: list[dict[str, Any]] = field(default_factory=list)
-    audio_start: datetime | None = None
 
 
 class AiringRunner:
@@ -147,7 +108,7 @@ class AiringRunner:
             self.state.phase = "done"
             return
         previous = store.segment_rows(self.base_id)
-        self.programme = programme = self._programme()
+        self.programme = programme = programme_for(self.airing, self.ctx)
         if not programme.clips:
             reason = f"节目单无可播内容 / playlist {a.playlist!r} resolved to nothing"
             store.close_open(a.id, "failed", reason)
@@ -181,22 +142,6 @@ class AiringRunner:
             if self._ending is not None:  # ended, then shut down before the record was closed
                 ended_as, why, _ = self._ending
                 self.ctx.store.close_open(self.airing.id, ended_as, why)
-
-    def _programme(self) -> Programme:
-        a, ctx, cfg = self.airing, self.ctx, self.ctx.config
-        playlists, fallback = ctx.playlists, cfg.media.fallback_playlist
-        if a.clips:  # an override naming library clips: no fallback, it airs these or fails
-            listed = Playlist(
-                name=a.playlist, title=a.slot, gap_s=a.gap_s, clips=(), listed=a.clips
-            )
-            playlists, fallback = {**playlists, a.playlist: listed}, None
-        elif a.gap_s is not None and a.playlist in playlists:
-            gapped = playlists[a.playlist].model_copy(update={"gap_s": a.gap_s})
-            playlists = {**playlists, a.playlist: gapped}
-        return Programme(
-            a.playlist, playlists, ctx.library, ctx.clock, ctx.shuffler,
-            fallback if a.source == "schedule" else None,
-        )  # fmt: skip
 
     async def _air(self, previous: list[Any]) -> None:
         a, sched = self.airing, self.ctx.config.schedule
@@ -396,34 +341,11 @@ class AiringRunner:
                 a.id, zones, audio_start=start.isoformat(timespec="microseconds"), state="on_air"
             )
             return
-        if isinstance(event, ClipStarted):
-            self.state.clips.append(
-                {
-                    "index": event.index,
-                    "file": self.media_name(event.path),
-                    "started": self._now_iso(),
-                    "complete": False,
-                }
-            )
-        elif isinstance(event, ClipFinished) and self.state.clips:
-            self.state.clips[-1]["complete"] = event.complete
-        elif isinstance(event, ClipFailed):
-            self.state.clips.append(
-                {
-                    "index": event.index,
-                    "file": self.media_name(event.path),
-                    "error": event.reason,
-                    "complete": False,
-                }
-            )
-        else:
-            return
-        store.update(a.id, zones, clips=self.state.clips)
+        if self.state.note_clip(event, self.media_name, self._now_iso()):
+            store.update(a.id, zones, clips=self.state.clips)
 
     def _record_switch(self, sw: ZoneSwitch) -> None:
-        prefix = "relay_on" if sw.on else "relay_off"
-        fields = {f"{prefix}_at": sw.at.isoformat(), prefix: sw.result}
-        self.ctx.store.update(self.airing.id, [sw.zone], **fields)
+        record_switch(self.ctx.store, self.airing.id, sw)
 
     def _deadman(self, until: datetime) -> float:
         left = (until - self.ctx.clock.now()).total_seconds()
@@ -449,17 +371,6 @@ class AiringRunner:
     def _cancelling(self) -> bool:
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
-
-
-def open_record(store: Store, a: Airing) -> None:
-    """The airing's rows, one per zone; zones a blackout holds are closed `blacked_out` now."""
-    store.open_rows(
-        a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
-        source=a.source, priority=a.priority, exercise=a.exercise,
-    )  # fmt: skip
-    for z in a.zones:
-        if z.status == "blackout":
-            store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
 
 
 def _label(airing: Airing) -> str:

@@ -10,14 +10,9 @@ from datetime import datetime, timedelta
 
 from controller.arbiter import arbitrate, handover
 from controller.decide import Action, Timing, due_actions
+from controller.onair import RunKind, RunnerContext, open_record
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
-from controller.runner import (
-    RESUME_LEAD_S,
-    AiringRunner,
-    RunKind,
-    RunnerContext,
-    open_record,
-)
+from controller.runner import RESUME_LEAD_S, AiringRunner
 from controller.scheduler import Waker
 from controller.store import SEGMENT, Outcome
 
