@@ -50,6 +50,36 @@ class MqttConfig(Section):
 
 class ApiConfig(Section):
     listen: str = Field("127.0.0.1:8080", description="host:port the HTTP API listens on.")
+    max_connections: int = Field(
+        256, ge=8, le=4096, description="Open HTTP connections at most; more are refused."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="A connection without complete headers by then closes."
+    )
+    body_timeout_s: float = Field(
+        20.0, gt=0, le=600, description="Wait for a request body's bytes, plus 1 s per min_rate."
+    )
+    body_min_rate: int = Field(
+        500, ge=1, le=10_000_000, description="Bytes/s a body must keep up after the timeout."
+    )
+    body_deadline_s: float = Field(
+        900.0, gt=0, le=86_400, description="Longest a request body may take in total."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxies (addresses/CIDRs) whose X-Forwarded-For counts."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an address or CIDR (e.g. 10.0.0.1)") from exc
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -147,6 +177,13 @@ class MediaConfig(Section):
     max_s: Duration = Field(3600.0, description="Longest clip accepted.")
     max_upload_mb: float = Field(200.0, gt=0, description="Largest upload accepted (MB).")
     require_approval: bool = Field(True, description="Police uploads wait for an operator.")
+    max_concurrent_ingests: int = Field(2, ge=1, le=16, description="Uploads decoded at once.")
+    max_queued_uploads: int = Field(
+        4, ge=0, le=64, description="Uploads that may wait for an ingest; more get 503."
+    )
+    ffmpeg_memory_mb: int = Field(
+        1024, ge=64, le=65536, description="Address-space cap of each ingest ffmpeg (MiB)."
+    )
     fallback_playlist: str | None = Field(
         None, description="Played when a slot's playlist resolves to nothing."
     )
