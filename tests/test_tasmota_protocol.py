@@ -6,8 +6,10 @@ import pytest
 
 from drivers.protocols.tasmota import (
     Availability,
+    CommandRejected,
     PowerState,
     PulseTimeReport,
+    SettingReport,
     TasmotaCodec,
     TasmotaEvent,
     TasmotaTopics,
@@ -60,9 +62,19 @@ def test_decode_pulsetime(value: int, seconds: float) -> None:
     assert decode_pulsetime(value) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("value", [-1, 64901])
-def test_decode_pulsetime_rejects_out_of_range(value: int) -> None:
-    with pytest.raises(ValueError):
+def test_decode_pulsetime_covers_every_16_bit_setting() -> None:
+    # The firmware stores 0..65535 and times anything above 111 as (value - 100) s, past the
+    # documented 64900 too (SetPulseTimer in support_tasmota.ino; the docs list 112..64900).
+    for value in range(65536):
+        expected = 0.0 if value == 0 else value / 10 if value <= 111 else float(value - 100)
+        assert decode_pulsetime(value) == pytest.approx(expected), value
+    assert decode_pulsetime(64901) == 64801.0
+    assert decode_pulsetime(65535) == 65435.0
+
+
+@pytest.mark.parametrize("value", [-1, 65536, 100_000])
+def test_decode_pulsetime_rejects_what_no_firmware_holds(value: int) -> None:
+    with pytest.raises(ValueError, match="16-bit"):
         decode_pulsetime(value)
 
 
@@ -149,7 +161,35 @@ PARSE: list[tuple[str, str, list[TasmotaEvent]]] = [
         [PulseTimeReport(1, 113, 113)],
     ),
     ("stat/east/RESULT", '{"PulseTime2":460}', [PulseTimeReport(2, 460, None)]),
-    ("stat/east/RESULT", '{"Command":"Unknown"}', []),
+    (
+        "stat/east/RESULT",
+        '{"PulseTime1":{"Set":65535,"Remaining":0}}',
+        [PulseTimeReport(1, 65535, 0)],
+    ),
+    ("stat/east/RESULT", '{"PulseTime1":{"Set":65536,"Remaining":0}}', []),  # not 16 bits
+    ("stat/east/RESULT", '{"PulseTime1":{"Set":"113"}}', []),
+    ("stat/east/RESULT", '{"Command":"Unknown"}', [CommandRejected("Unknown")]),
+    ("stat/east/RESULT", '{"Command":"Error"}', [CommandRejected("Error")]),
+    # the documented setting replies (ResponseCmndNumber / ResponseCmndIdxChar)
+    ("stat/east/RESULT", '{"PowerOnState":3}', [SettingReport("POWERONSTATE", 3)]),
+    ("stat/east/RESULT", '{"PowerOnState":5}', [SettingReport("POWERONSTATE", 5)]),
+    ("stat/east/RESULT", '{"SetOption4":"OFF"}', [SettingReport("SETOPTION4", 0)]),
+    ("stat/east/RESULT", '{"SetOption26":"ON"}', [SettingReport("SETOPTION26", 1)]),
+    (
+        "stat/east/RESULT",
+        '{"Interlock":"OFF","Groups":"1,2,3,4"}',
+        [SettingReport("INTERLOCK", 0)],
+    ),
+    ("stat/east/RESULT", '{"Interlock":"ON"}', [SettingReport("INTERLOCK", 1)]),
+    ("stat/east/RESULT", '{"SetOption4":"MAYBE"}', []),
+    # SetOption4 1: replies on stat/<t>/<COMMAND>, as JSON, instead of RESULT
+    (
+        "stat/east/PULSETIME1",
+        '{"PulseTime1":{"Set":460,"Remaining":0}}',
+        [PulseTimeReport(1, 460, 0)],
+    ),
+    ("stat/east/POWERONSTATE", '{"PowerOnState":0}', [SettingReport("POWERONSTATE", 0)]),
+    ("stat/east/POWER1", '{"POWER1":"ON"}', [PowerState(1, True)]),
     ("stat/east/RESULT", "not json", []),
     ("stat/east/RESULT", '["POWER1"]', []),
     ("stat/east/RESULT", '{"POWER1":"BLINK"}', []),
@@ -192,11 +232,7 @@ def test_commands_and_subscriptions() -> None:
     assert CODEC.power(2, False) == ("cmnd/east/POWER2", "OFF")
     assert CODEC.pulsetime(1, 13) == ("cmnd/east/PulseTime1", "113")
     assert CODEC.pulsetime(2, 1.5) == ("cmnd/east/PulseTime2", "15")
-    assert CODEC.subscriptions(2) == [
-        "stat/east/RESULT",
-        "stat/east/POWER",
-        "stat/east/POWER1",
-        "stat/east/POWER2",
-        "tele/east/LWT",
-        "tele/east/STATE",
-    ]
+    assert CODEC.command("PowerOnState") == ("cmnd/east/PowerOnState", "")
+    assert CODEC.command("PowerOnState", "0") == ("cmnd/east/PowerOnState", "0")
+    # one stat/ wildcard level: RESULT, POWER<n> and (SetOption4 1) stat/<t>/<COMMAND>
+    assert CODEC.subscriptions(2) == ["stat/east/+", "tele/east/LWT", "tele/east/STATE"]

@@ -10,11 +10,13 @@ from typing import Any, Literal
 Prefix = Literal["cmnd", "stat", "tele"]
 PREFIXES: tuple[Prefix, ...] = ("cmnd", "stat", "tele")
 
-PULSETIME_MAX_S = 64800.0  # PulseTime 64900 = 64 800 s (18 h), the longest the firmware takes
+PULSETIME_MAX_S = 64800.0  # PulseTime 64900 = 64 800 s (18 h), the longest the docs document
+PULSETIME_RAW_MAX = 65535  # the setting is 16 bits: the firmware stores and runs 64901..65535 too
 _TENTHS_MAX = 111  # 1..111 are tenths of a second; 112.. are seconds + 100
 
 _POWER_KEY = re.compile(r"^POWER(\d*)$", re.IGNORECASE)
 _PULSETIME_KEY = re.compile(r"^PULSETIME(\d*)$", re.IGNORECASE)
+_SETTING_KEY = re.compile(r"^(POWERONSTATE|INTERLOCK|SETOPTION\d+)$", re.IGNORECASE)
 
 
 def encode_pulsetime(seconds: float) -> int:
@@ -30,14 +32,16 @@ def encode_pulsetime(seconds: float) -> int:
 
 
 def decode_pulsetime(value: int) -> float:
-    """Seconds meant by a PulseTime setting (0.0 = disabled)."""
-    if value == 0:
-        return 0.0
-    if 1 <= value <= _TENTHS_MAX:
+    """Seconds a PulseTime setting runs for (0.0 = disabled).
+
+    The docs stop at 64900, but the firmware keeps any 16-bit value and times everything above
+    111 as (value - 100) s, so 64901..65535 run 64 801..65 435 s: a device may report them.
+    """
+    if not 0 <= value <= PULSETIME_RAW_MAX:
+        raise ValueError(f"PulseTime {value} is not a 16-bit setting (0..{PULSETIME_RAW_MAX})")
+    if value <= _TENTHS_MAX:
         return value / 10
-    if _TENTHS_MAX < value <= PULSETIME_MAX_S + 100:
-        return float(value - 100)
-    raise ValueError(f"PulseTime {value} is outside 0..64900")
+    return float(value - 100)
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,22 @@ class PulseTimeReport:
     remaining: int | None
 
 
-TasmotaEvent = PowerState | Availability | PulseTimeReport
+@dataclass(frozen=True)
+class SettingReport:
+    """A reply naming one setting and its value: `PowerOnState` 3, `SetOption4` OFF → 0."""
+
+    name: str  # upper case, as the key in the reply: POWERONSTATE, INTERLOCK, SETOPTION26
+    value: int  # numbers as sent, ON/OFF as 1/0
+
+
+@dataclass(frozen=True)
+class CommandRejected:
+    """`{"Command":"Unknown"}` / `{"Command":"Error"}`: the device did not take a command."""
+
+    reason: str
+
+
+TasmotaEvent = PowerState | Availability | PulseTimeReport | SettingReport | CommandRejected
 
 
 @dataclass(frozen=True)
@@ -123,18 +142,17 @@ class TasmotaCodec:
     lwt_offline: str = "Offline"
 
     def subscriptions(self, channels: int) -> list[str]:
-        """Exact topics to subscribe to (MQTT has no `POWER+` wildcard, so each POWER<n>)."""
-        power = [self.topics.stat("POWER")]
-        power += [self.topics.stat(f"POWER{n}") for n in range(1, channels + 1)]
-        return [
-            self.topics.stat("RESULT"),
-            *power,
-            self.topics.tele("LWT"),
-            self.topics.tele("STATE"),
-        ]
+        """Topics to subscribe to. Every stat/ level: replies come on `RESULT`, or with
+        `SetOption4 1` on `stat/<t>/<COMMAND>`, and POWER<n> changes on their own level."""
+        del channels  # one wildcard level covers any number of relays
+        return [self.topics.stat("+"), self.topics.tele("LWT"), self.topics.tele("STATE")]
 
     def power(self, channel: int, on: bool) -> tuple[str, str]:
         return self.topics.command(f"POWER{channel}"), "ON" if on else "OFF"
+
+    def command(self, name: str, payload: str = "") -> tuple[str, str]:
+        """Any command; an empty payload asks for the current value."""
+        return self.topics.command(name), payload
 
     def pulsetime(self, channel: int, seconds: float) -> tuple[str, str]:
         return self.topics.command(f"PulseTime{channel}"), str(encode_pulsetime(seconds))
@@ -150,16 +168,14 @@ class TasmotaCodec:
             if text == self.lwt_online:
                 return [Availability(True)]
             return [Availability(False)] if text == self.lwt_offline else []
-        if prefix == "stat" and name == "RESULT":
-            return _json_events(text, reply=True)
         if prefix == "tele" and name == "STATE":
             return [e for e in _json_events(text, reply=False) if isinstance(e, PowerState)]
-        if prefix == "stat":
-            channel = _power_channel(name)
-            on = _on_off(text)
-            if channel is not None and on is not None:
-                return [PowerState(channel, on)]
-        return []
+        if prefix != "stat":
+            return []
+        channel, on = _power_channel(name), _on_off(text)
+        if channel is not None and on is not None:
+            return [PowerState(channel, on)]  # the plain `stat/<t>/POWER<n> ON`
+        return _json_events(text, reply=True)  # RESULT, or stat/<t>/<COMMAND> with SetOption4
 
 
 def _power_channel(key: str) -> int | None:
@@ -194,15 +210,36 @@ def _json_events(text: str, *, reply: bool) -> list[TasmotaEvent]:
             report = _pulsetime_report(int(match[1] or 1), value)
             if report is not None:
                 events.append(report)
+            continue
+        setting = _setting(key, value)
+        if setting is not None:
+            events.append(setting)
+        elif key.upper() == "COMMAND" and isinstance(value, str):
+            events.append(CommandRejected(value))
     return events
 
 
-def _pulsetime_report(channel: int, value: Any) -> PulseTimeReport | None:
+def _setting(key: str, value: Any) -> SettingReport | None:
+    if _SETTING_KEY.match(key) is None:
+        return None
     if isinstance(value, int) and not isinstance(value, bool):
+        return SettingReport(key.upper(), value)
+    on = _on_off(value)
+    return None if on is None else SettingReport(key.upper(), int(on))
+
+
+def _raw(value: Any) -> int | None:
+    """A PulseTime figure as the firmware can hold it (16 bits), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= PULSETIME_RAW_MAX:
+        return value
+    return None
+
+
+def _pulsetime_report(channel: int, value: Any) -> PulseTimeReport | None:
+    if _raw(value) is not None:
         return PulseTimeReport(channel, value, None)
-    if isinstance(value, dict) and isinstance(value.get("Set"), int):
-        remaining = value.get("Remaining")
-        return PulseTimeReport(
-            channel, value["Set"], remaining if isinstance(remaining, int) else None
-        )
+    if isinstance(value, dict):
+        setting = _raw(value.get("Set"))
+        if setting is not None:
+            return PulseTimeReport(channel, setting, _raw(value.get("Remaining")))
     return None
