@@ -34,6 +34,11 @@ async def until(predicate: Callable[[], object], timeout: float) -> bool:
     return True
 
 
+def switched(published: list[tuple[str, bool]]) -> list[str]:
+    """The relay commands among what a client published (the settings queries do not switch)."""
+    return [t for t, _r in published if t.rsplit("/", 1)[-1].upper() in ("POWER1", "PULSETIME1")]
+
+
 @asynccontextmanager
 async def tasmota_relay(
     broker: Mosquitto, double: TasmotaDouble, client_id: str, **cfg: Any
@@ -45,6 +50,7 @@ async def tasmota_relay(
         await relay.start()
         try:
             assert await until(lambda: relay.health().available is True, 3), "no LWT Online"
+            assert await until(lambda: relay.settings() is not None, 3), "settings not read"
             yield relay, conn
         finally:
             await relay.stop()
@@ -100,6 +106,12 @@ def test_commands_have_exact_topics_and_are_never_retained(
         seen = [(c.topic, c.payload, c.retain) for c in double.commands]
         t = double.topic
         assert seen == [
+            # start-up: the settings that could defeat the dead-man, then the fix (default is 3)
+            (f"cmnd/{t}/PowerOnState", "", False),
+            (f"cmnd/{t}/SetOption4", "", False),
+            (f"cmnd/{t}/SetOption26", "", False),
+            (f"cmnd/{t}/Interlock", "", False),
+            (f"cmnd/{t}/PowerOnState", "0", False),
             (f"cmnd/{t}/PulseTime2", "113", False),
             (f"cmnd/{t}/POWER2", "ON", False),
             (f"cmnd/{t}/POWER2", "OFF", False),
@@ -107,7 +119,7 @@ def test_commands_have_exact_topics_and_are_never_retained(
         assert double.pulsetime(2) == 113
         # A subscriber already connected is always told retain=0: the broker's log is the proof.
         sent = mosquitto.received_publishes(client_id)
-        assert [r for topic, r in sent if topic.startswith("cmnd/")] == [False, False, False]
+        assert [r for topic, r in sent if topic.startswith("cmnd/")] == [False] * 8
         late = Subscriber(mosquitto, f"cmnd/{t}/#")
         try:
             await asyncio.sleep(0.3)
@@ -145,7 +157,7 @@ def test_reordered_fulltopic(mosquitto: Mosquitto, make_tasmota: MakeTasmota) ->
             mosquitto, double, unique_name("fulltopic"), full_topic=template
         ) as (relay, _conn):
             assert (await relay.switch(1, True)).confirmation == "confirmed"
-        assert double.commands[0].topic == f"tasmota/{double.topic}/cmnd/POWER1"
+        assert double.received("POWER1")[0].topic == f"tasmota/{double.topic}/cmnd/POWER1"
 
     asyncio.run(scenario())
 
@@ -194,7 +206,7 @@ def test_broker_down_fails_fast_and_the_command_never_fires_later(
             assert await asyncio.to_thread(double.wait_online, 5)
             await asyncio.sleep(1.5)
             assert double.received("POWER1") == []
-            assert not [t for t, _r in broker.received_publishes(client_id, mark) if "cmnd" in t]
+            assert not switched(broker.received_publishes(client_id, mark))
             assert relay.health().available is True  # the LWT again, from the re-subscription
             # Reconnected and subscribed again by itself: switching works.
             assert (await relay.switch(1, True)).confirmation == "confirmed"
@@ -214,8 +226,12 @@ def test_hung_broker_unconfirmed_on_is_dropped_not_replayed(
     async def scenario() -> None:
         async with tasmota_relay(broker, double, client_id, retries=1) as (relay, conn):
             broker.freeze()  # takes the bytes, never acknowledges
-            with pytest.raises(RelayError, match="did not confirm ON after 2 attempts"):
+            with pytest.raises(RelayError) as caught:
                 await relay.switch(1, True, deadman_s=30)
+            assert str(caught.value) == (
+                "继电器 east 第1路 定时关闭未确认，未开启 / relay east:1 dead-man (PulseTime) not "
+                "confirmed after 2 attempts (PulseTime1 unanswered), not switched ON"
+            )
             broker.kill()
             assert await until(lambda: not conn.is_connected, 3)
             await asyncio.to_thread(broker.start)
@@ -224,7 +240,7 @@ def test_hung_broker_unconfirmed_on_is_dropped_not_replayed(
             assert await asyncio.to_thread(double.wait_online, 5)
             await asyncio.sleep(1.5)
             assert double.received("POWER1") == []
-            assert not [t for t, _r in broker.received_publishes(client_id, mark) if "cmnd" in t]
+            assert not switched(broker.received_publishes(client_id, mark))
             assert conn.health().dropped >= 2
 
     asyncio.run(scenario())

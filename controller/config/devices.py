@@ -31,6 +31,11 @@ class TasmotaRelayConfig(Section):
     retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
     lwt_online: str = Field("Online", description="LWT payload when the device is up.")
     lwt_offline: str = Field("Offline", description="LWT payload when the device is down.")
+    fix_settings: bool = Field(
+        True,
+        description="Correct settings that defeat the dead-man (PowerOnState, Interlock) at "
+        "start; false: refuse to switch ON while they are wrong.",
+    )
 
 
 class ModbusRtuRelayConfig(Section):
@@ -68,6 +73,14 @@ class ShellyRelayConfig(Section):
     channels: int = Field(1, ge=1, le=4, description="Switch components (switch:0 is channel 1).")
     confirm_timeout_s: Duration = Field(3.0, description="Wait for the RPC reply.")
     retries: int = Field(2, ge=0, le=10, description="Re-sends before the zone is failed.")
+    fix_settings: bool = Field(
+        True,
+        description="Correct switch settings that defeat the safe state (initial_state, "
+        "auto_on) at start; false: refuse to switch ON while they are wrong.",
+    )
+    timer_tolerance_s: Duration = Field(
+        2.0, description="How much older than our request a confirmed timer_started_at may be."
+    )
 
 
 RelayConfig = Annotated[

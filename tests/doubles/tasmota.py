@@ -14,14 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-_ON = {"ON", "1", "TRUE"}
-_OFF = {"OFF", "0", "FALSE"}
-_TOGGLE = {"TOGGLE", "2"}
-
-
-def _seconds(pulsetime: int) -> float:
-    """Tasmota's PulseTime units, read independently of the product's codec."""
-    return pulsetime / 10 if pulsetime <= 111 else float(pulsetime - 100)
+from doubles.tasmota_firmware import Firmware, Out
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,11 @@ class ReceivedCommand:
 
 
 class TasmotaDouble:
-    """Relays, PulseTime and LWT of a Tasmota device. Thread-based: usable from any test."""
+    """Relays, PulseTime, settings and LWT of a Tasmota device. Thread-based: usable anywhere.
+
+    The device's behaviour is `self.firmware` (doubles/tasmota_firmware.py): set its settings
+    (power_on_state, pulse_timers, setoption4, interlock, pulsetime_ignored...) before a test.
+    """
 
     def __init__(
         self,
@@ -48,13 +45,10 @@ class TasmotaDouble:
     ) -> None:
         self.host, self.port, self.topic, self.channels = host, port, topic, channels
         self.full_topic = full_topic
-        self.setoption26 = setoption26  # POWER1 even on a single-relay device
+        self.firmware = Firmware(channels, self._later, setoption26=setoption26)
         self.mute = False  # receives and records, but neither switches nor answers
         self.reply_delay_s = 0.0  # switches at once, answers this much later
         self.commands: list[ReceivedCommand] = []
-        self._power = dict.fromkeys(range(1, channels + 1), False)
-        self._pulsetime = dict.fromkeys(range(1, channels + 1), 0)
-        self._pulse_ends: dict[int, float] = {}
         self._timers: list[threading.Timer] = []
         self._lock = threading.RLock()
         self._client: paho.Client | None = None
@@ -109,11 +103,12 @@ class TasmotaDouble:
 
     def power(self, channel: int = 1) -> bool:
         with self._lock:
-            return self._power[channel]
+            return self.firmware.power[channel]
 
     def pulsetime(self, channel: int = 1) -> int:
+        """The PulseTime setting that runs `channel` (8-timer builds: timer n runs n+8 too)."""
         with self._lock:
-            return self._pulsetime[channel]
+            return self.firmware.pulsetime[self.firmware.timer_of(channel)]
 
     def received(
         self, command: str | None = None, payload: str | None = None
@@ -130,20 +125,15 @@ class TasmotaDouble:
     def press(self, channel: int = 1, *, report: bool = True) -> None:
         """A local button press: the relay toggles and (unless `report=False`) says so on stat/."""
         with self._lock:
-            self._power[channel] = not self._power[channel]
-            if self._power[channel]:
-                self._start_pulse(channel)
-            else:
-                self._pulse_ends.pop(channel, None)
+            out = self.firmware.switch(channel, not self.firmware.power[channel], reply=False)
             if report:
-                self._report_power(channel, delayed=False)
+                self._send(out)
 
     def publish_state(self) -> None:
         """Telemetry as every TelePeriod: `tele/<t>/STATE` with the POWER fields."""
-        self._publish(
-            self.topic_for("tele", "STATE"),
-            json.dumps({"Uptime": "0T00:01:00", **self._power_json()}),
-        )
+        with self._lock:
+            body = {"Uptime": "0T00:01:00", **self.firmware.power_json()}
+        self._publish(self.topic_for("tele", "STATE"), json.dumps(body))
 
     # --- paho thread ---------------------------------------------------------------------------
 
@@ -164,89 +154,25 @@ class TasmotaDouble:
             self.commands.append(
                 ReceivedCommand(time.monotonic(), msg.topic, command, payload, msg.retain)
             )
-            if self.mute:
-                return
-            upper = command.upper()
-            if upper.startswith("POWER"):
-                self._cmd_power(self._index(upper, "POWER"), payload)
-            elif upper.startswith("PULSETIME"):
-                self._cmd_pulsetime(self._index(upper, "PULSETIME"), payload)
-            elif upper == "STATE":
-                self._reply(self.topic_for("stat", "RESULT"), json.dumps(self._power_json()))
+            if not self.mute:
+                self._send(self.firmware.command(command, payload))
+
+    def _send(self, out: list[Out]) -> None:
+        for message in out:
+            topic = self.topic_for(message.prefix, message.name)
+            if message.reply and self.reply_delay_s > 0:
+                self._later(self.reply_delay_s, _deferred(self._publish, topic, message.payload))
             else:
-                self._reply(self.topic_for("stat", "RESULT"), '{"Command":"Unknown"}')
+                self._publish(topic, message.payload)
 
-    def _index(self, command: str, name: str) -> int | None:
-        digits = command[len(name) :]
-        if digits == "":
-            return 1
-        index = int(digits) if digits.isdigit() else 0
-        return index if 1 <= index <= self.channels else None
+    def _later(self, seconds: float, action: Callable[[], list[Out]]) -> None:
+        """Run `action` (a timer ending, a late reply) then, and publish what it returns."""
 
-    def _cmd_power(self, index: int | None, payload: str) -> None:
-        if index is None:
-            self._reply(self.topic_for("stat", "RESULT"), '{"Command":"Error"}')
-            return
-        word = payload.upper()
-        if word in _ON or (word in _TOGGLE and not self._power[index]):
-            self._power[index] = True
-            self._start_pulse(index)  # Power ON (re)starts PulseTime
-        elif word in _OFF or word in _TOGGLE:
-            self._power[index] = False
-            self._pulse_ends.pop(index, None)
-        elif word not in ("", "?"):
-            self._reply(self.topic_for("stat", "RESULT"), '{"Command":"Error"}')
-            return
-        self._report_power(index, delayed=True)
+        def run() -> None:
+            with self._lock:
+                self._send(action())
 
-    def _cmd_pulsetime(self, index: int | None, payload: str) -> None:
-        if index is None:
-            return
-        if payload not in ("", "?"):
-            value = 0 if payload.upper() == "OFF" else int(payload)
-            self._pulsetime[index] = min(max(value, 0), 64900)
-        left = self._pulse_ends.get(index)
-        remaining = 0 if left is None else max(0, round((left - time.monotonic()) * 10))
-        body = {f"PulseTime{index}": {"Set": self._pulsetime[index], "Remaining": remaining}}
-        self._reply(self.topic_for("stat", "RESULT"), json.dumps(body))
-
-    def _start_pulse(self, index: int) -> None:
-        seconds = _seconds(self._pulsetime[index]) if self._pulsetime[index] else 0.0
-        if seconds <= 0:
-            self._pulse_ends.pop(index, None)
-            return
-        end = time.monotonic() + seconds
-        self._pulse_ends[index] = end
-        self._later(seconds, lambda: self._pulse_expired(index, end))
-
-    def _pulse_expired(self, index: int, end: float) -> None:
-        with self._lock:
-            if self._pulse_ends.get(index) != end:
-                return  # re-armed or switched off since
-            del self._pulse_ends[index]
-            self._power[index] = False
-            self._report_power(index, delayed=False)
-
-    def _power_key(self, index: int) -> str:
-        return "POWER" if self.channels == 1 and not self.setoption26 else f"POWER{index}"
-
-    def _power_json(self) -> dict[str, str]:
-        return {self._power_key(i): "ON" if on else "OFF" for i, on in self._power.items()}
-
-    def _report_power(self, index: int, *, delayed: bool) -> None:
-        key, state = self._power_key(index), "ON" if self._power[index] else "OFF"
-        send: Callable[[str, str], None] = self._reply if delayed else self._publish
-        send(self.topic_for("stat", "RESULT"), json.dumps({key: state}))
-        send(self.topic_for("stat", key), state)
-
-    def _reply(self, topic: str, payload: str) -> None:
-        if self.reply_delay_s > 0:
-            self._later(self.reply_delay_s, lambda: self._publish(topic, payload))
-        else:
-            self._publish(topic, payload)
-
-    def _later(self, seconds: float, action: Callable[[], None]) -> None:
-        timer = threading.Timer(seconds, action)
+        timer = threading.Timer(seconds, run)
         timer.daemon = True
         self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
@@ -255,3 +181,13 @@ class TasmotaDouble:
         client = self._client
         if client is not None:
             client.publish(topic, payload, qos=1, retain=False)
+
+
+def _deferred(
+    publish: Callable[[str, str], None], topic: str, payload: str
+) -> Callable[[], list[Out]]:
+    def send() -> list[Out]:
+        publish(topic, payload)
+        return []
+
+    return send

@@ -1,0 +1,135 @@
+"""Reads a Tasmota device's dead-man settings when it comes online, and corrects or refuses them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from drivers.protocols.tasmota import TasmotaCodec, TasmotaEvent
+from drivers.protocols.tasmota_settings import TasmotaSettings, Words
+from drivers.transports.mqtt import MqttUnavailable
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, str], None]
+
+
+class SettingsProbe:
+    """One device's settings as last read; a probe task per online period, owned and cancelled."""
+
+    def __init__(
+        self,
+        relay_id: str,
+        channels: int,
+        codec: TasmotaCodec,
+        publish: Publish,
+        *,
+        fix: bool,
+        timeout_s: float,
+        retries: int,
+    ) -> None:
+        self._id, self._channels, self._codec, self._publish = relay_id, channels, codec, publish
+        self._fix, self._timeout_s, self._retries = fix, timeout_s, retries
+        self.settings = TasmotaSettings(channels)
+        self.read = False  # every query answered (and corrections confirmed, when fixing)
+        self.problem: Words | None = None  # why the last probe could not finish
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def absorb(self, event: TasmotaEvent) -> None:
+        """A reply from the device; also after the probe, so a later change shows at once."""
+        if self.settings.absorb(event):
+            self._changed.set()
+
+    def restart(self) -> None:
+        """The device (re)appeared: what it said before may no longer hold. Ask again."""
+        self.forget()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"probe-{self._id}")
+
+    def forget(self) -> None:
+        """The device went away (or we lost the broker): its settings are unknown until re-read."""
+        if self._task is not None:
+            self._task.cancel()
+        self.settings, self.read, self.problem = TasmotaSettings(self._channels), False, None
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def ready(self) -> None:
+        """Wait for the running probe, or run one if none is; a cancelled caller leaves it be."""
+        if self.read:
+            return
+        task = self._task
+        if task is None or task.done():
+            self.restart()
+            task = self._task
+        assert task is not None
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or current is None or current.cancelling():
+                raise  # we are the one being cancelled
+            # else the probe was called off (device offline): `read` stays False, fault() says so
+
+    def fault(self) -> Words | None:
+        """What is wrong with the device as a whole, or None; unknown counts only once tried."""
+        if not self.read:
+            return self.problem
+        found = self.settings.faults()
+        if not found:
+            return None
+        return (
+            "设备设置不安全：" + "；".join(zh for zh, _ in found),
+            "unsafe device setting: " + "; ".join(en for _, en in found),
+        )
+
+    async def _run(self) -> None:
+        settings = self.settings
+        try:
+            # The capacity query goes first: the device answers in order, so once the later
+            # queries are answered, silence on PulseTime<channels> means an 8-timer firmware.
+            if not await self._settle(settings.queries, lambda: settings.answered):
+                missing = ", ".join(settings.queries())
+                en = f"device settings not read (no answer to {missing})"
+                self.problem = ("设备设置未读到", en)
+                log.warning("relay %s: %s", self._id, self.problem[1])
+                return
+            settings.conclude()
+            fixes = settings.fixes() if self._fix else []
+            if fixes:
+                log.warning("relay %s: correcting %s", self._id, fixes)
+                await self._settle(
+                    lambda: [f"{name} {value}" for name, value in settings.fixes()],
+                    lambda: not settings.fixes(),
+                )
+            self.read = True
+            fault = self.fault()
+            if fault is not None:
+                log.error("relay %s: %s", self._id, fault[1])
+        except MqttUnavailable as exc:
+            self.problem = ("MQTT 服务器不可达，设备设置未读到", f"device settings not read: {exc}")
+        except Exception:  # a bug here must not vanish with the task
+            log.exception("relay %s: settings probe failed", self._id)
+            self.problem = ("设备设置检查出错", "device settings check failed")
+
+    async def _settle(self, pending: Callable[[], list[str]], done: Callable[[], bool]) -> bool:
+        """Send what is `pending` ("Name" or "Name value"), wait for `done`; re-send on silence."""
+        for _ in range(1 + self._retries):
+            if done():
+                return True
+            for command in pending():
+                name, _, value = command.partition(" ")
+                self._publish(*self._codec.command(name, value))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timeout_s):
+                    while not done():
+                        self._changed.clear()
+                        await self._changed.wait()
+        return done()
