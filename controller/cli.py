@@ -124,20 +124,15 @@ def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str)
 
 
 def _run(loaded: LoadedConfig) -> int:
-    import uvicorn
-
     from controller.app import create_app
+    from controller.serve import serve
 
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    api = loaded.config.api
-    uvicorn.run(
-        create_app(loaded), host=api.host, port=api.port, workers=1, log_level="info",
-        timeout_graceful_shutdown=3,  # an open console stream must not hold up a stop
-    )  # fmt: skip
+    serve(create_app(loaded), loaded.config.api)
     return 0
 
 
