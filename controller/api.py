@@ -14,7 +14,8 @@ from controller.status import station_status
 router = APIRouter()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async, as every dependency of the operator routes: none may wait for a thread."""
     found: Services = request.state.services
     return found
 
@@ -23,8 +24,8 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 @router.get("/healthz")
-def healthz(svc: ServicesDep) -> dict[str, Any]:
-    """Liveness: the daemon answers and its station has started."""
+async def healthz(svc: ServicesDep) -> dict[str, Any]:
+    """Liveness: the daemon answers and its station has started (no thread needed)."""
     if not svc.station.started:
         raise HTTPException(503, "station starting")
     return {"ok": True}

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from controller import desk
+from controller.api_limits import LimitsDep
+from controller.api_types import STRICT, Moment
 from controller.app import Services
 from controller.auth import AnyUser, Operator
 from controller.overrides import AIRING_PREFIX
 from controller.planner import EMERGENCY_PRIORITY, MANUAL_PRIORITY, POLICE_PRIORITY
+from controller.users import Principal
 
 router = APIRouter()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.state.services
     return found
 
@@ -29,22 +32,22 @@ ClipIds = list[Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]]
 
 
 class AiringIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     playlist: str | None = Field(None, max_length=100, description="A playlist name, or…")
     clips: ClipIds | None = Field(None, max_length=50, description="…library clip ids.")
     zones: Zones = Field("all", description='"all" or zone ids.')
-    start: datetime | None = Field(None, description="When; omitted: now.")
+    start: Moment | None = Field(None, description="When; omitted: now.")
     duration_s: float | None = Field(None, gt=0, le=6 * 3600, description="How long, or…")
     repeats: int | None = Field(None, ge=1, le=100, description="…how many times (default 1).")
     priority: int = Field(MANUAL_PRIORITY, ge=1, le=POLICE_PRIORITY, description="≤ 80.")
     reason: str = Field(min_length=1, max_length=500, description="Why (kept in the record).")
-    expires: datetime | None = Field(None, description="Never airs past this.")
+    expires: Moment | None = Field(None, description="Never airs past this.")
     led_text: str | None = Field(None, min_length=1, max_length=200, description="Screens.")
 
 
 class StopIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     reason: str = Field(min_length=1, max_length=500)
 
@@ -52,7 +55,7 @@ class StopIn(BaseModel):
 class EmergencyIn(BaseModel):
     """Fields after CAP 1.2 (OASIS Common Alerting Protocol)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     identifier: str = Field(
         min_length=1, max_length=200, pattern=r"^[^\s,<&]+$",
@@ -63,7 +66,7 @@ class EmergencyIn(BaseModel):
     references: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=20, description="Identifiers it updates or cancels."
     )
-    expires: datetime | None = Field(None, description="Never airs past this.")
+    expires: Moment | None = Field(None, description="Never airs past this.")
     zones: Zones = Field("all")
     clips: ClipIds | None = Field(None, max_length=50)
     playlist: str | None = Field(None, max_length=100)
@@ -100,11 +103,16 @@ def create_airing(body: AiringIn, who: Operator, svc: Svc) -> dict[str, object]:
 
 
 @router.delete("/api/airings/{airing_id}")
-def delete_airing(
-    airing_id: str, who: Operator, svc: Svc,
+async def delete_airing(
+    airing_id: str, who: Operator, svc: Svc, limits: LimitsDep,
     reason: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, object]:  # fmt: skip
     """Stop an airing on air (an override or a slot), or cancel an override not yet aired."""
+    # The operator routes run on threads of their own: never behind uploads (issue 9).
+    return await limits.run(limits.operator, _delete_airing, svc, who, airing_id, reason)
+
+
+def _delete_airing(svc: Services, who: Principal, airing_id: str, reason: str) -> dict[str, object]:
     why = reason or "操作员停止 / stopped by operator"
     found = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX))
     if found is not None:
@@ -120,16 +128,24 @@ def delete_airing(
 
 
 @router.post("/api/stop")
-def stop(body: StopIn, who: Operator, svc: Svc) -> dict[str, Any]:
+async def stop(body: StopIn, who: Operator, svc: Svc, limits: LimitsDep) -> dict[str, Any]:
     """停播: stop what is on air now; later slots still air (operator)."""
+    return await limits.run(limits.operator, _stop, svc, who, body)
+
+
+def _stop(svc: Services, who: Principal, body: StopIn) -> dict[str, Any]:
     stopped = desk.stop_all(svc, who, body.reason)
     svc.audit.record(who, "stop", ",".join(stopped), body.reason, detail={"stopped": stopped})
     return {"stopped": stopped}
 
 
 @router.post("/api/emergency", status_code=201, response_model=None)
-def emergency(body: EmergencyIn, who: Operator, svc: Svc) -> Any:
+async def emergency(body: EmergencyIn, who: Operator, svc: Svc, limits: LimitsDep) -> Any:
     """紧急插播 (operator/admin): preempts everything; the same identifier airs once."""
+    return await limits.run(limits.operator, _emergency, svc, who, body)
+
+
+def _emergency(svc: Services, who: Principal, body: EmergencyIn) -> Any:
     known = svc.overrides.by_identifier(body.identifier)
     if known is not None:
         return JSONResponse(desk.describe(svc, known), status_code=200)

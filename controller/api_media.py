@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from controller.api import ServicesDep
+from controller.api_limits import LimitsDep, WorkLimits
+from controller.api_types import Moment
 from controller.app import Services
 from controller.auth import Admin, AnyUser, Operator, Uploader
 from controller.media.ingest import upload_limit_bytes
@@ -47,33 +48,42 @@ def _bound(svc: Services, text: str | None, *, end: bool) -> datetime | None:
 
 
 @router.post("/api/media", status_code=201, response_model=None, openapi_extra=OPENAPI_BODY)
-async def upload(request: Request, svc: ServicesDep, who: Uploader) -> JSONResponse:
+async def upload(
+    request: Request, svc: ServicesDep, who: Uploader, limits: LimitsDep
+) -> JSONResponse:
     """Upload a clip (multipart: file, title, tags, valid_from, valid_until, reason).
 
     The body streams to a temp file beside the library, never into memory; 201 with the
-    clip's analysis, 200 if the same audio was already in the library.
+    clip's analysis, 200 if the same audio was already in the library; 503 with Retry-After
+    while `media.max_concurrent_ingests` + `media.max_queued_uploads` are in progress.
     """
-    try:
-        form = UploadForm(
-            request.headers.get("content-type", ""),
-            svc.loaded.config.station.media_dir / "tmp",
-            max_file_bytes=upload_limit_bytes(svc.loaded.config.media),
-        )
+    async with limits.upload_slot():
         try:
-            async for chunk in request.stream():
-                await run_in_threadpool(form.write, chunk)
-            form.finish()
-            clip, created = await _ingest(svc, who, form)
-        finally:
-            form.discard()
-    except FormError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+            form = UploadForm(
+                request.headers.get("content-type", ""),
+                svc.loaded.config.station.media_dir / "tmp",
+                max_file_bytes=upload_limit_bytes(svc.loaded.config.media),
+            )
+            try:
+                async for chunk in request.stream():
+                    await limits.run(limits.upload_io, form.write, chunk)
+                form.finish()
+                clip, created = await _ingest(svc, who, form, limits)
+            finally:
+                form.discard()
+        except FormError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
     action = "media.upload" if created else "media.upload_existing"
-    svc.audit.record(who, action, clip.id, form.field("reason") or "", detail={"title": clip.title})
+    await limits.run(
+        limits.upload_io, svc.audit.record, who, action, clip.id, form.field("reason") or "",
+        detail={"title": clip.title},
+    )  # fmt: skip
     return JSONResponse(clip.to_dict(), status_code=201 if created else 200)
 
 
-async def _ingest(svc: Services, who: Principal, form: UploadForm) -> tuple[Clip, bool]:
+async def _ingest(
+    svc: Services, who: Principal, form: UploadForm, limits: WorkLimits
+) -> tuple[Clip, bool]:
     assert form.file is not None  # finish() checked it
     name = form.filename or "upload"
     media = svc.loaded.config.media
@@ -90,10 +100,11 @@ async def _ingest(svc: Services, who: Principal, form: UploadForm) -> tuple[Clip
         approved=who.role != "police" or not media.require_approval,
     )
     try:
-        return await run_in_threadpool(ingest)
+        return await limits.run(limits.ingest, ingest)  # at most max_concurrent_ingests at once
     except IngestError as exc:
         reason = f"{exc.reason_zh} / {exc.reason_en}"
-        svc.audit.record(who, "media.upload_refused", name, reason)
+        record = svc.audit.record
+        await limits.run(limits.upload_io, record, who, "media.upload_refused", name, reason)
         raise HTTPException(exc.http_status, reason) from None
     except ValueError as exc:  # the validity window, checked by the library
         raise HTTPException(422, f"有效期无效 / {exc}") from None
@@ -221,7 +232,7 @@ def list_playlists(svc: ServicesDep, who: AnyUser) -> list[dict[str, Any]]:
 def list_audit(
     svc: ServicesDep,
     who: Admin,
-    since: datetime | None = None,
+    since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, object]]:
     """The audit trail, newest first (admin)."""

@@ -15,12 +15,13 @@ from starlette.types import Scope
 
 from controller.audit import AuditLog
 from controller.blackouts import BlackoutStore
-from controller.bodylimit import BodyLimitMiddleware
+from controller.bodylimit import BodyLimitMiddleware, BodyPace
 from controller.clock import Clock, SystemClock
 from controller.config import LoadedConfig
-from controller.decode import ClipDecoder
+from controller.decode import ClipDecoder, find_ffmpeg
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import MediaLibrary
+from controller.media.lowprio import low_priority_ffmpeg
 from controller.onair import RunnerContext
 from controller.overrides import OverrideStore
 from controller.planner import Airing, Blackout
@@ -116,7 +117,10 @@ def build_services(
     def new_player(on_event: Callable[[PlayerEvent], None]) -> Player:
         return Player(output, fmt, decoder, clock, on_event)
 
-    media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media)
+    # Decoding an upload runs at the lowest priority, its memory capped (issue 9).
+    run_dir, memory_mb = cfg.station.data_dir / "run", cfg.media.ffmpeg_memory_mb
+    ffmpeg = low_priority_ffmpeg(find_ffmpeg(), run_dir, memory_mb)
+    media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media, ffmpeg=ffmpeg)
     ctx = RunnerContext(cfg, clock, store, bank, chain, loaded.playlists, new_player, media)
     station = Station(ctx, Waker(cfg.station.tz))
     if mqtt:
@@ -152,14 +156,18 @@ def sweep_uploads(tmp_dir: Path) -> None:
 
 
 def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
+    from fastapi.exceptions import RequestValidationError
+
     from controller.api import router
     from controller.api_airings import router as airings_router
     from controller.api_auth import LoginLimiter
     from controller.api_auth import router as auth_router
     from controller.api_console import console_router
     from controller.api_led import router as led_router
+    from controller.api_limits import WorkLimits
     from controller.api_media import router as media_router
     from controller.api_records import router as records_router
+    from controller.api_types import validation_failed
     from controller.metrics import RequestTimer, StationMetrics
     from controller.metrics import router as metrics_router
     from controller.sessions import SessionStore
@@ -179,6 +187,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
                 "sessions": sessions,
                 "login_limiter": LoginLimiter(services.clock),
                 "metrics": metrics,
+                "limits": WorkLimits(loaded.config.media),
             }
         finally:
             sessions.close()
@@ -186,6 +195,7 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
             log.info("broadcastctl stopped")
 
     app = FastAPI(title="broadcastctl", version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     app.include_router(router)
     app.include_router(media_router)
     app.include_router(led_router)
@@ -200,6 +210,8 @@ def create_app(loaded: LoadedConfig, clock: Clock | None = None) -> FastAPI:
         upload = scope["method"] == "POST" and scope["path"] == "/api/media"
         return upload_limit if upload else BODY_LIMIT
 
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    api = loaded.config.api
+    pace = BodyPace(api.body_timeout_s, api.body_min_rate, api.body_deadline_s)
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit, pace=pace)
     app.add_middleware(RequestTimer, observe=metrics.observe_request)
     return app

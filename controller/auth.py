@@ -3,14 +3,16 @@ allows, as FastAPI dependencies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api import ServicesDep
+from controller.api_limits import LimitsDep
 from controller.app import Services
+from controller.forwarded import client_address, networks
 from controller.sessions import COOKIE, SessionStore
 from controller.users import ROLES, Principal, Role, User
 
@@ -38,7 +40,12 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def source_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the peer's, or the one a trusted proxy forwarded (issue 9:
+    believing X-Forwarded-For from anyone let a caller pick its address per request)."""
+    peer = request.client.host if request.client else "unknown"
+    svc: Services | None = getattr(request.state, "services", None)
+    trusted = networks(tuple(svc.loaded.config.api.trusted_proxies)) if svc else ()
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def session_store(request: Request) -> SessionStore | None:
@@ -70,19 +77,22 @@ def _caller(
     return found
 
 
-def require_role(*roles: Role) -> Callable[..., Principal]:
+def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller's Principal if its token or session is valid and its role
     allowed. No roles means any role; admin is allowed everywhere.
     """
     allowed = set(roles or ROLES) | {"admin"}
 
-    def principal(
+    async def principal(
         request: Request,
         svc: ServicesDep,
+        limits: LimitsDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         session_token: Annotated[str | None, Depends(_cookie)],
     ) -> Principal:
-        user = _caller(request, svc, credentials, session_token)
+        # Its own threads: a sync dependency would wait for the shared pool, as every
+        # route that needs a login did behind 45 uploads (issue 9).
+        user = await limits.run(limits.auth, _caller, request, svc, credentials, session_token)
         if user.role not in allowed:
             wanted = "、".join(sorted(allowed))
             raise HTTPException(

@@ -15,9 +15,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
+from controller.api_limits import WorkLimits
 from controller.audit import AuditLog
 from controller.auth import AnyUser, Operator
 from controller.bodylimit import BodyLimitMiddleware
+from controller.config.models import ApiConfig, MediaConfig
 from controller.users import Principal, UserError, UserStore, token_hash
 
 
@@ -127,7 +129,9 @@ def test_audit_rows_newest_first_since_and_limit(db: Path) -> None:
 def _app(users: UserStore) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        yield {"services": SimpleNamespace(users=users)}
+        loaded = SimpleNamespace(config=SimpleNamespace(api=ApiConfig()))
+        services = SimpleNamespace(users=users, loaded=loaded)
+        yield {"services": services, "limits": WorkLimits(MediaConfig())}
 
     app = FastAPI(lifespan=lifespan)
 
