@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from controller.api_types import STRICT
 from controller.app import Services
 from controller.auth import Uploader
 
 router = APIRouter()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.state.services
     return found
 
 
 class LedMessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     text: str = Field(min_length=1, max_length=500, description="What the screens show.")
     displays: list[str] | None = Field(None, description="Screen ids; omitted: every screen.")

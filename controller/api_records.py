@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from controller.api_types import STRICT, YEARS
 from controller.app import Services
 from controller.auth import Admin, AnyUser, Operator
 from controller.blackouts import StoredBlackout
@@ -30,7 +31,7 @@ MAX_REPORT_DAYS = 366
 MAX_BLACKOUT = timedelta(days=400)
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.state.services
     return found
 
@@ -39,7 +40,7 @@ Svc = Annotated[Services, Depends(services)]
 
 
 class BlackoutIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     name: str = Field(min_length=1, max_length=100, description="e.g. 2028年高考.")
     start: datetime = Field(description="Start; station time unless an offset is given.")
@@ -54,7 +55,7 @@ class BlackoutIn(BaseModel):
 
 
 class BlackoutPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     name: str | None = Field(None, min_length=1, max_length=100)
     start: datetime | None = None
@@ -205,6 +206,8 @@ def _range(svc: Services, from_: date | None, to: date | None) -> tuple[datetime
         raise HTTPException(422, "结束日期早于开始日期 / `to` is before `from`")
     if (last - first).days >= MAX_REPORT_DAYS or last >= date.max:
         raise HTTPException(422, f"范围过大 / at most {MAX_REPORT_DAYS} days")
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR:  # year 1 in UTC overflows
+        raise HTTPException(422, YEARS)
     begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     return begin, until

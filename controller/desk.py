@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from controller.users import Principal
 
 MAX_AHEAD = timedelta(days=366)  # an override is for now or soon; further is a slot's job
+# A start this far in the past is a mistake, not "now" (year 1 aired at once: issue 9); a
+# few minutes cover a clock a little off and a form filled in slowly.
+MAX_BEHIND = timedelta(minutes=5)
 MIN_GAP_S = 0.5  # between repeats of a fitted override: room for its fade, a breath between
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
@@ -90,6 +93,11 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
     now = svc.clock.now()
     if req.start is not None:
         start = req.start if req.start.tzinfo else req.start.replace(tzinfo=tz)
+        if start < now - MAX_BEHIND:
+            minutes = int(MAX_BEHIND.total_seconds() // 60)
+            raise DeskError(
+                f"开始时间已过去超过 {minutes} 分钟 / start is more than {minutes} min in the past"
+            )
         start = max(start, now + timedelta(seconds=svc.station.lead_s(zones or _all(svc))))
     else:
         start = now + timedelta(seconds=svc.station.lead_s(zones or _all(svc)))
