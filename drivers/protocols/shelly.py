@@ -13,6 +13,9 @@ TOPIC_PREFIX_MAX = 300  # Shelly's limit for `topic_prefix` (Mqtt component docs
 _PREFIX_FORBIDDEN = frozenset("$#+%?")
 _SWITCH_KEY = re.compile(r"^switch:(\d+)$")
 _NOTIFY = ("NotifyStatus", "NotifyFullStatus")
+# Switch config the station needs (Switch docs, config section): OFF after power-up, and no
+# auto_on, which would switch the output back ON a while after every OFF.
+SAFE_CONFIG: dict[str, Any] = {"initial_state": "off", "auto_on": False}
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,38 @@ def was_on(result: dict[str, Any]) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def config_fixes(config: dict[str, Any]) -> dict[str, Any]:
+    """The SAFE_CONFIG fields a Switch.GetConfig result gets wrong ({} when none)."""
+    return {k: v for k, v in SAFE_CONFIG.items() if config.get(k) != v}
+
+
+def config_faults(channel: int, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """What in one switch's config defeats the safe state, as (Chinese, English)."""
+    out: list[tuple[str, str]] = []
+    state = config.get("initial_state")
+    if state != "off":
+        out.append(
+            (
+                f"第{channel}路 initial_state {state}（来电后不是关闭）",
+                f"switch {channel} initial_state {state} (not OFF after power-up)",
+            )
+        )
+    if config.get("auto_on") is not False:
+        delay = config.get("auto_on_delay")
+        out.append(
+            (
+                f"第{channel}路 auto_on（关闭 {delay} 秒后自动开启）",
+                f"switch {channel} auto_on (back ON {delay} s after every OFF)",
+            )
+        )
+    return out
+
+
+def unixtime(result: dict[str, Any]) -> float | None:
+    """The device's clock from a Sys.GetStatus result (None: not synced yet)."""
+    return _number(result.get("unixtime"))
+
+
 def switch_status(channel: int, body: Any) -> SwitchStatus | None:
     """A switch status object (GetStatus result, status topic, NotifyStatus entry) with `output`."""
     if not isinstance(body, dict) or not isinstance(body.get("output"), bool):
@@ -154,6 +189,16 @@ class ShellyCodec:
 
     def switch_get_status(self, channel: int) -> RpcRequest:
         return self._request("Switch.GetStatus", {"id": _switch_id(channel)})
+
+    def switch_get_config(self, channel: int) -> RpcRequest:
+        return self._request("Switch.GetConfig", {"id": _switch_id(channel)})
+
+    def switch_set_config(self, channel: int, config: dict[str, Any]) -> RpcRequest:
+        return self._request("Switch.SetConfig", {"id": _switch_id(channel), "config": config})
+
+    def sys_get_status(self) -> RpcRequest:
+        """The device's clock (`unixtime`, null until synced) for timer_started_at."""
+        return self._request("Sys.GetStatus", {})
 
     def parse(self, topic: str, payload: bytes) -> list[ShellyEvent]:
         """Events in one message; [] for anything not understood or not for us."""

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,11 +21,12 @@ from drivers.relays.base import (
     SwitchResult,
     check_channel,
 )
+from drivers.relays.shelly_confirm import mismatch, stale_timer
+from drivers.relays.shelly_probe import ShellyProbe
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
 log = logging.getLogger(__name__)
 
-_TIMER_TOLERANCE_S = 0.5
 _Reply = rpc.RpcResult | rpc.RpcFailure
 
 
@@ -81,6 +83,15 @@ class ShellyRelay:
         self._state: dict[int, tuple[bool, datetime]] = {}
         self._pending: dict[int, asyncio.Future[_Reply]] = {}
         self._locks = {ch: asyncio.Lock() for ch in range(1, cfg.channels + 1)}
+        self._timers: dict[int, float] = {}  # timer_started_at last confirmed, per channel
+        self._probe = ShellyProbe(
+            cfg.id,
+            cfg.channels,
+            self._codec,
+            self._call,
+            fix=cfg.fix_settings,
+            timeout_s=cfg.confirm_timeout_s,
+        )
         self._available: bool | None = None
         self._available_since: datetime | None = None
         self._last_error: str | None = None
@@ -107,6 +118,12 @@ class ShellyRelay:
         for remove in self._unsubscribe:
             remove()
         self._unsubscribe.clear()
+        await self._probe.stop()
+
+    @property
+    def settings_read(self) -> bool:
+        """The device's clock and switch config were read since it last came online."""
+        return self._probe.read
 
     async def switch(
         self, channel: int, on: bool, *, deadman_s: float | None = None
@@ -129,6 +146,8 @@ class ShellyRelay:
                 f"继电器 {self._cfg.id} 离线，第{channel}路 未{zh} / "
                 f"relay {name} not switched {en}: device offline (<prefix>/online false)"
             )
+        if on:
+            await self._refuse_unsafe(channel)
         async with self._locks[channel]:
             attempts, reason = 1 + self._cfg.retries, "no reply"
             for attempt in range(1, attempts + 1):
@@ -151,10 +170,27 @@ class ShellyRelay:
                     if not reason:
                         return SwitchResult(channel, on, "confirmed", _now(), attempt)
                 log.warning("relay %s: %s unconfirmed (%s, try %d)", name, en, reason, attempt)
+        if reason.startswith("flip-back timer"):
+            raise self._fail(
+                f"继电器 {self._cfg.id} 第{channel}路 定时关闭未确认 / relay {name} dead-man "
+                f"(toggle_after) not confirmed after {attempts} attempts ({reason})"
+            )
         raise self._fail(
             f"继电器 {self._cfg.id} 第{channel}路 未确认{zh} / "
             f"relay {name} did not confirm {en} after {attempts} attempts ({reason})"
         )
+
+    async def _refuse_unsafe(self, channel: int) -> None:
+        """Raise unless the device's switch config was read and leaves OFF meaning OFF."""
+        await self._probe.ready()
+        fault = self._probe.fault()
+        if fault is None and not self._probe.read:
+            fault = ("设备设置未读到", "device settings not read")
+        if fault is not None:
+            raise self._fail(
+                f"继电器 {self._cfg.id} 第{channel}路 未开启：{fault[0]} / "
+                f"relay {self._cfg.id}:{channel} not switched ON: {fault[1]}"
+            )
 
     def status(self, channel: int) -> ChannelStatus:
         self._check_channel(channel)
@@ -168,10 +204,13 @@ class ShellyRelay:
 
     def health(self) -> DeviceHealth:
         available = self._available if self._mqtt.is_connected else None
-        return DeviceHealth(available, self._last_error, self._last_seen)
+        fault = self._probe.fault()
+        error = f"{fault[0]} / {fault[1]}" if fault is not None else self._last_error
+        return DeviceHealth(available, error, self._last_seen)
 
     async def _attempt(self, channel: int, on: bool, toggle_after: float | None) -> str:
         """One Set + GetStatus round within confirm_timeout_s: why it does not confirm, or ""."""
+        sent = time.time()
         async with asyncio.timeout(self._cfg.confirm_timeout_s):
             done = await self._call(self._codec.switch_set(channel, on, toggle_after))
             reply = await self._call(self._codec.switch_get_status(channel))
@@ -180,7 +219,22 @@ class ShellyRelay:
             self._observe(status, _now())
         if rpc.was_on(done.result) is None:
             return "Switch.Set result without was_on"
-        return _mismatch(status, on, toggle_after)
+        reason = mismatch(status, on, toggle_after) or self._stale(channel, status, sent)
+        if not reason and status is not None and status.timer_started_at is not None:
+            self._timers[channel] = status.timer_started_at
+        return reason
+
+    def _stale(self, channel: int, status: rpc.SwitchStatus | None, sent: float) -> str:
+        started = None if status is None else status.timer_started_at
+        if started is None:
+            return ""
+        return stale_timer(
+            started,
+            sent,
+            self._probe.offset_s,
+            self._cfg.timer_tolerance_s,
+            self._timers.get(channel),
+        )
 
     async def _call(self, request: rpc.RpcRequest) -> rpc.RpcResult:
         future: asyncio.Future[_Reply] = asyncio.get_running_loop().create_future()
@@ -219,6 +273,7 @@ class ShellyRelay:
         if not connected:
             # Cut off from the broker we cannot know; the retained `online` tells again later.
             self._available = None
+            self._probe.forget()
             self._last_error = "MQTT 连接中断 / MQTT connection lost"
 
     def _on_availability(self, online: bool, now: datetime) -> None:
@@ -226,8 +281,11 @@ class ShellyRelay:
             return
         log.info("relay %s: device %s", self._cfg.id, "online" if online else "offline")
         self._available, self._available_since = online, now
-        if not online:
+        if online:
+            self._probe.restart()  # reset or reconfigured while away: read it again
+        else:
             self._state.clear()  # it may come back in another state: ask it again
+            self._probe.forget()
 
     def _observe(self, status: rpc.SwitchStatus, now: datetime) -> None:
         if not 1 <= status.channel <= self._cfg.channels:
@@ -237,19 +295,3 @@ class ShellyRelay:
             self._state[status.channel] = (status.output, now)
             word = "ON" if status.output else "OFF"
             log.info("relay %s:%d is %s (%s)", self._cfg.id, status.channel, word, status.source)
-
-
-def _mismatch(status: rpc.SwitchStatus | None, on: bool, toggle_after: float | None) -> str:
-    """Why a read-back does not confirm the switch ("" when it does)."""
-    if status is None:
-        return "status without output"
-    if status.output != on:
-        return f"output reads {'ON' if status.output else 'OFF'}"
-    duration = status.timer_duration
-    if toggle_after is not None and (
-        duration is None or abs(duration - toggle_after) > _TIMER_TOLERANCE_S
-    ):
-        return f"flip-back timer is {duration}, not {toggle_after}"
-    if not on and duration is not None:
-        return f"a {duration} s timer would switch it back ON"
-    return ""

@@ -13,6 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from doubles.shelly_config import apply_config, default_config
+
 
 @dataclass(frozen=True)
 class ReceivedRequest:
@@ -40,7 +42,10 @@ class ShellyDouble:
     """Switches, `toggle_after`, NotifyStatus and `<prefix>/online` of a Gen2 device (rpc_ntf on).
 
     Fault modes: `mute` (records requests, neither switches nor answers), `stuck` (answers
-    Set but the relay does not move), `timerless` (ignores toggle_after), `go_offline()`.
+    Set but the relay does not move), `timerless` (ignores toggle_after), `stale_timer` (a Set
+    while a timer runs keeps the old one), `go_offline()`. `config[sid]` is each switch's
+    Switch.GetConfig (auto_on really switches back ON); `clock_offset_s` moves the device's clock
+    (Sys.GetStatus unixtime, timer_started_at) away from ours, `clock_synced=False` nulls it.
     """
 
     def __init__(
@@ -57,6 +62,10 @@ class ShellyDouble:
         self.mute = False
         self.stuck = False
         self.timerless = False
+        self.stale_timer = False
+        self.clock_offset_s = 0.0
+        self.clock_synced = True
+        self.config = {sid: default_config(sid) for sid in range(channels)}
         self.requests: list[ReceivedRequest] = []
         self._output = dict.fromkeys(range(channels), False)  # by switch id: switch:0 ...
         self._timers: dict[int, _Timer] = {}
@@ -120,6 +129,11 @@ class ShellyDouble:
             timer = self._timers.get(switch_id)
             return None if timer is None else (timer.started_at, timer.duration)
 
+    def age_timer(self, switch_id: int, seconds: float) -> None:
+        """Pretend the running timer was started `seconds` earlier (its end stays put)."""
+        with self._lock:
+            self._timers[switch_id].started_at -= seconds
+
     def received(self, method: str | None = None) -> list[ReceivedRequest]:
         with self._lock:
             return [r for r in self.requests if method is None or r.method == method]
@@ -162,7 +176,13 @@ class ShellyDouble:
         rid, src, method = frame.get("id"), frame["src"], frame.get("method")
         raw = frame.get("params")
         params: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if method not in ("Switch.Set", "Switch.GetStatus"):
+        if method == "Sys.GetStatus":
+            now = round(self._clock()) if self.clock_synced else None
+            self._answer(
+                src, rid, "result", {"unixtime": now, "uptime": 1234, "restart_required": False}
+            )
+            return
+        if method not in ("Switch.Set", "Switch.GetStatus", "Switch.GetConfig", "Switch.SetConfig"):
             self._error(src, rid, 404, f"No handler for {method}")
             return
         sid = params.get("id")
@@ -170,6 +190,14 @@ class ShellyDouble:
             self._error(src, rid, -105, f"Argument 'id', value {sid} not found!")
         elif method == "Switch.GetStatus":
             self._answer(src, rid, "result", self._status(sid))
+        elif method == "Switch.GetConfig":
+            self._answer(src, rid, "result", dict(self.config[sid]))
+        elif method == "Switch.SetConfig":
+            error = apply_config(self.config[sid], params.get("config"))
+            if error is None:
+                self._answer(src, rid, "result", {"restart_required": False})
+            else:
+                self._error(src, rid, -103, error)
         else:
             self._set(src, rid, sid, params)
 
@@ -182,12 +210,15 @@ class ShellyDouble:
             self._error(src, rid, -103, "Invalid argument 'toggle_after'!")
             return
         was_on = self._output[sid]
-        if not self.stuck:
+        keep = self.stale_timer and sid in self._timers and on
+        if not self.stuck and not keep:
             self._cancel_timer(sid)  # a new Set replaces any running timer
             self._output[sid] = on
             change: dict[str, Any] = {"output": on} if on != was_on else {}
             if toggle_after is not None and not self.timerless:
                 change |= self._arm_timer(sid, float(toggle_after))
+            elif not on and self.config[sid]["auto_on"]:
+                self._arm_timer(sid, float(self.config[sid]["auto_on_delay"]))
             if change:
                 self._notify(sid, change, "MQTT")
         self._answer(src, rid, "result", {"was_on": was_on})
@@ -202,7 +233,7 @@ class ShellyDouble:
     def _arm_timer(self, sid: int, seconds: float) -> dict[str, Any]:
         thread = threading.Timer(seconds, self._flip_back, args=(sid,))
         thread.daemon = True
-        timer = _Timer(thread, round(time.time(), 2), seconds)
+        timer = _Timer(thread, round(self._clock(), 2), seconds)
         self._timers[sid] = timer
         thread.start()
         return {"timer_started_at": timer.started_at, "timer_duration": seconds}
@@ -235,9 +266,12 @@ class ShellyDouble:
             "src": self.device_id,
             "dst": f"{self.topic_prefix}/events",
             "method": "NotifyStatus",
-            "params": {"ts": round(time.time(), 2), f"switch:{sid}": body},
+            "params": {"ts": round(self._clock(), 2), f"switch:{sid}": body},
         }
         self._publish(f"{self.topic_prefix}/events/rpc", json.dumps(frame))
+
+    def _clock(self) -> float:
+        return time.time() + self.clock_offset_s
 
     def _publish(self, topic: str, payload: str) -> None:
         client = self._client

@@ -1,0 +1,111 @@
+"""Reads a Shelly's clock and switch config when it comes online, and corrects or refuses them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drivers.protocols import shelly as rpc
+
+log = logging.getLogger(__name__)
+
+Call = Callable[[rpc.RpcRequest], Awaitable[rpc.RpcResult]]
+Words = tuple[str, str]
+
+
+class ShellyProbe:
+    """The device clock's offset from ours and whether its switch config is safe; one task per
+    online period, owned here and cancelled with the driver."""
+
+    def __init__(
+        self,
+        relay_id: str,
+        channels: int,
+        codec: rpc.ShellyCodec,
+        call: Call,
+        *,
+        fix: bool,
+        timeout_s: float,
+    ) -> None:
+        self._id, self._channels, self._codec, self._call = relay_id, channels, codec, call
+        self._fix, self._timeout_s = fix, timeout_s
+        self.read = False
+        self.offset_s: float | None = None  # device unixtime - our time.time()
+        self.faults: list[Words] = []
+        self.problem: Words | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def restart(self) -> None:
+        self.forget()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"probe-{self._id}")
+
+    def forget(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.read, self.offset_s, self.faults, self.problem = False, None, [], None
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def ready(self) -> None:
+        """Wait for the running probe or run one; a caller's cancellation leaves it running."""
+        if self.read:
+            return
+        if self._task is None or self._task.done():
+            self.restart()
+        task = self._task
+        assert task is not None
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or current is None or current.cancelling():
+                raise
+
+    def fault(self) -> Words | None:
+        if not self.read:
+            return self.problem
+        if not self.faults:
+            return None
+        return (
+            "设备设置不安全：" + "；".join(zh for zh, _ in self.faults),
+            "unsafe device setting: " + "; ".join(en for _, en in self.faults),
+        )
+
+    async def _run(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout_s * (2 + 2 * self._channels)):
+                sent = time.time()
+                clock = await self._call(self._codec.sys_get_status())
+                device = rpc.unixtime(clock.result)
+                # Integer seconds on the device; half the round trip is our best guess of "when".
+                now = (sent + time.time()) / 2
+                self.offset_s = None if device is None else device - now
+                faults: list[Words] = []
+                for channel in range(1, self._channels + 1):
+                    faults += await self._check(channel)
+            self.faults, self.read = faults, True
+            if faults:
+                log.error("relay %s: %s", self._id, self.fault())
+        except TimeoutError:
+            self.problem = ("设备设置未读到", "device settings not read (no answer)")
+        except Exception as exc:  # refused, broker gone, or a bug: it must not vanish unseen
+            log.warning("relay %s: settings check failed: %s", self._id, exc)
+            self.problem = ("设备设置未读到", f"device settings not read: {exc}")
+
+    async def _check(self, channel: int) -> list[Words]:
+        config: dict[str, Any] = (await self._call(self._codec.switch_get_config(channel))).result
+        fixes = rpc.config_fixes(config)
+        if fixes and self._fix:
+            log.warning("relay %s:%d: correcting %s", self._id, channel, fixes)
+            await self._call(self._codec.switch_set_config(channel, fixes))
+            config = (await self._call(self._codec.switch_get_config(channel))).result
+        return rpc.config_faults(channel, config)
