@@ -16,7 +16,10 @@ from drivers.protocols.shelly import (
     SwitchReport,
     SwitchStatus,
     check_toggle_after,
+    config_faults,
+    config_fixes,
     switch_status,
+    unixtime,
     was_on,
 )
 
@@ -211,3 +214,56 @@ def test_get_status_result_and_was_on() -> None:
     assert was_on({"was_on": True}) is True
     assert was_on({"was_on": 1}) is None
     assert was_on({}) is None
+
+
+# Switch.GetConfig as documented (Switch component, config section) for a Plus 1 as shipped.
+DOC_CONFIG: dict[str, Any] = {
+    "id": 0,
+    "name": None,
+    "in_mode": "follow",
+    "initial_state": "match_input",
+    "auto_on": False,
+    "auto_on_delay": 60.00,
+    "auto_off": False,
+    "auto_off_delay": 60.00,
+}
+
+
+def test_config_requests_and_the_device_clock() -> None:
+    c = codec()
+    assert json.loads(c.switch_get_config(1).payload) == {
+        "jsonrpc": "2.0", "id": 7, "src": SRC, "method": "Switch.GetConfig",
+        "params": {"id": 0},
+    }  # fmt: skip
+    request = c.switch_set_config(2, {"initial_state": "off"})
+    assert json.loads(request.payload)["params"] == {"id": 1, "config": {"initial_state": "off"}}
+    assert json.loads(c.sys_get_status().payload)["method"] == "Sys.GetStatus"
+    assert unixtime({"unixtime": 1654694407, "uptime": 80}) == 1654694407.0
+    assert unixtime({"unixtime": None, "uptime": 80}) is None  # not synced yet
+
+
+@pytest.mark.parametrize(
+    ("change", "fixes", "faults"),
+    [
+        (
+            {},
+            {"initial_state": "off"},
+            ["switch 1 initial_state match_input (not OFF after power-up)"],
+        ),
+        ({"initial_state": "off"}, {}, []),
+        ({"initial_state": "restore_last"}, {"initial_state": "off"}, None),
+        (
+            {"initial_state": "off", "auto_on": True},
+            {"auto_on": False},
+            ["switch 1 auto_on (back ON 60.0 s after every OFF)"],
+        ),
+        ({"initial_state": "off", "auto_off": True}, {}, []),  # a config dead-man: welcome
+    ],
+)
+def test_switch_config_that_defeats_the_safe_state(
+    change: dict[str, Any], fixes: dict[str, Any], faults: list[str] | None
+) -> None:
+    config = DOC_CONFIG | change
+    assert config_fixes(config) == fixes
+    if faults is not None:
+        assert [en for _zh, en in config_faults(1, config)] == faults

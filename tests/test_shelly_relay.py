@@ -49,8 +49,9 @@ async def until(predicate: Callable[[], object], timeout: float) -> bool:
 
 @asynccontextmanager
 async def shelly_relay(
-    broker: Mosquitto, double: ShellyDouble, client_id: str, **cfg: Any
+    broker: Mosquitto, double: ShellyDouble, client_id: str, *, check: bool = True, **cfg: Any
 ) -> AsyncIterator[tuple[ShellyRelay, MqttConnection]]:
+    """A started driver; `check`: wait until it has read the device's clock and config."""
     options: dict[str, Any] = {"confirm_timeout_s": 0.3, "retries": 2, **cfg}
     config = ShellyRelayConfig(
         id="east", type="shelly", topic_prefix=double.topic_prefix, **options
@@ -60,6 +61,8 @@ async def shelly_relay(
         await relay.start()
         try:
             assert await until(lambda: relay.health().available is True, 3), "no online=true"
+            if check:
+                assert await until(lambda: relay.settings_read, 3), "settings not read"
             yield relay, conn
         finally:
             await relay.stop()
@@ -73,6 +76,7 @@ def test_exact_frames_both_ways_and_never_retained(
     mosquitto: Mosquitto, make_shelly: MakeShelly
 ) -> None:
     double = make_shelly(mosquitto)
+    double.config[0]["initial_state"] = "off"  # already safe: start-up only reads
     prefix, device, client_id = double.topic_prefix, double.device_id, unique_name("frames")
     src = f"{client_id}-src"
     replies = Subscriber(mosquitto, f"{src}/rpc")
@@ -84,7 +88,7 @@ def test_exact_frames_both_ways_and_never_retained(
             assert (on.confirmation, on.attempts) == ("confirmed", 1)
             off = await relay.switch(1, False)
             assert (off.confirmation, off.attempts) == ("confirmed", 1)
-            assert await until(lambda: len(replies.messages) == 4 and len(events.messages) == 2, 2)
+            assert await until(lambda: len(replies.messages) == 6 and len(events.messages) == 2, 2)
 
     try:
         asyncio.run(scenario())
@@ -93,23 +97,25 @@ def test_exact_frames_both_ways_and_never_retained(
         events.close()
     sent = [(r.topic, r.frame) for r in double.requests]
     ids = [frame["id"] for _t, frame in sent if frame is not None]
-    assert len(set(ids)) == 4 and all(isinstance(i, int) for i in ids)
-    a, b, c, d = ids
+    assert len(set(ids)) == 6 and all(isinstance(i, int) for i in ids)
+    clock, config, a, b, c, d = ids
 
     def request(rid: int, method: str, params: dict[str, Any]) -> tuple[str, Any]:
         frame = {"jsonrpc": "2.0", "id": rid, "src": src, "method": method, "params": params}
         return f"{prefix}/rpc", frame
 
     assert sent == [
+        request(clock, "Sys.GetStatus", {}),  # the device's clock, for timer_started_at
+        request(config, "Switch.GetConfig", {"id": 0}),
         request(a, "Switch.Set", {"id": 0, "on": True, "toggle_after": 30}),
         request(b, "Switch.GetStatus", {"id": 0}),
         request(c, "Switch.Set", {"id": 0, "on": False}),
         request(d, "Switch.GetStatus", {"id": 0}),
     ]
-    assert [(r.retain, r.qos) for r in double.requests] == [(False, 1)] * 4
+    assert [(r.retain, r.qos) for r in double.requests] == [(False, 1)] * 6
     # A subscriber already connected is always told retain=0: the broker's log is the proof.
     logged = mosquitto.received_publishes(client_id)
-    assert [retain for topic, retain in logged if topic == f"{prefix}/rpc"] == [False] * 4
+    assert [retain for topic, retain in logged if topic == f"{prefix}/rpc"] == [False] * 6
     late = Subscriber(mosquitto, f"{prefix}/rpc")
     time.sleep(0.3)
     late.close()
@@ -119,6 +125,9 @@ def test_exact_frames_both_ways_and_never_retained(
         return f"{src}/rpc", {"id": rid, "src": device, "dst": src, "result": result}
 
     got = frames(replies.messages)
+    assert got[0][1]["result"]["unixtime"] == pytest.approx(time.time(), abs=60)
+    assert got[1][1]["result"] == {**double.config[0], "initial_state": "off"}
+    got = got[2:]
     started = got[1][1]["result"]["timer_started_at"]
     assert isinstance(started, float) and abs(started - time.time()) < 60
     timer = {"timer_started_at": started, "timer_duration": 30.0}
@@ -200,13 +209,19 @@ def test_device_error_reply_fails_at_once_with_its_message(
     double = make_shelly(mosquitto, channels=1)  # config says 2: switch:1 does not exist
 
     async def scenario() -> None:
-        async with shelly_relay(mosquitto, double, unique_name("err"), channels=2) as (relay, _c):
+        async with shelly_relay(mosquitto, double, unique_name("err"), channels=2, check=False) as (
+            relay,
+            _c,
+        ):
             with pytest.raises(RelayError) as caught:
-                await relay.switch(2, True)
+                await relay.switch(2, False)  # OFF: not held back by the unreadable config
             assert str(caught.value) == (
-                "继电器 east 第2路 未开启：设备报错 -105: Argument 'id', value 1 not found! / "
-                "relay east:2 not switched ON: device error -105: Argument 'id', value 1 not found!"
+                "继电器 east 第2路 未关闭：设备报错 -105: Argument 'id', value 1 not found! / "
+                "relay east:2 not switched OFF: device error -105: "
+                "Argument 'id', value 1 not found!"
             )
+            with pytest.raises(RelayError, match=r"设备设置未读到 / .*: -105: Argument 'id'"):
+                await relay.switch(2, True)
             assert len(double.received("Switch.Set")) == 1  # an answer: nothing to retry
 
     asyncio.run(scenario())
@@ -223,7 +238,7 @@ def test_button_press_updates_status_without_a_command(
             assert await until(lambda: relay.status(1).state == "on", 2)
             double.press(0)
             assert await until(lambda: relay.status(1).state == "off", 2)
-            assert double.requests == []
+            assert double.received("Switch.Set") == [] and double.received("Switch.GetStatus") == []
 
     asyncio.run(scenario())
 
@@ -270,13 +285,10 @@ def test_broker_down_fails_fast_and_the_command_never_fires_later(
                 await relay.switch(1, True, deadman_s=30)
             assert time.monotonic() - started < 0.2
             await asyncio.to_thread(broker.start)
-            mark = broker.mark()
             assert await conn.wait_connected(5)
             assert await asyncio.to_thread(double.wait_online, 5)
             await asyncio.sleep(1.5)
-            assert double.requests == []
-            rpc = f"{double.topic_prefix}/rpc"
-            assert not [t for t, _r in broker.received_publishes(client_id, mark) if t == rpc]
+            assert double.received("Switch.Set") == []  # only the start-up reads, nothing replayed
             assert relay.health().available is True  # `online` again, retained
             assert (await relay.switch(1, True)).confirmation == "confirmed"
 
