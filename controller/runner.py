@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.airing_tasks import AiringTasks, wait_event
 from controller.clock import mono_to_wall, wall_to_mono
 from controller.onair import (
     AiringState,
@@ -29,7 +29,7 @@ from controller.player import (
 )
 from controller.programme import Programme, media_name, programme_for
 from controller.relaybank import ZoneSwitch
-from controller.store import SEGMENT, Outcome
+from controller.store import SEGMENT, SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class AiringRunner:
         # Set by end(): (outcome, reason, zones to leave on for the airing that takes over).
         self._ending: tuple[Outcome, str, set[str]] | None = None
         self._ended = asyncio.Event()
-        self._cuts: list[asyncio.Task[None]] = []
+        # Every background task of this airing (dead-man re-arm, blackout cuts): run() does not
+        # return before each of them has finished (DESIGN.md §2.10: no task outlives its airing).
+        self._tasks = AiringTasks()
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
             self.state.zones[plan.zone] = ZoneLive(zones[plan.zone], plan.end)
@@ -90,7 +92,7 @@ class AiringRunner:
             if live is not None and plan.status == "cut" and plan.end < live.end:
                 live.end = plan.end
                 if live.on_air:
-                    self._cuts.append(asyncio.create_task(self._cut_at(live)))
+                    self._spawn_cut(live)
             plans.append(plan)
         old_end = self.airing.audio_end
         self.airing = replace(fresh, zones=tuple(plans))
@@ -102,6 +104,22 @@ class AiringRunner:
     # -- the airing, step by step ------------------------------------------------------------
 
     async def run(self) -> None:
+        """Run the airing to its end. Cancelled (the daemon stops), it switches everything off
+        and only then closes its rows: `stopped` if audio went out, `missed` if not."""
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            self._close_for_shutdown()
+            raise
+
+    def _close_for_shutdown(self) -> None:
+        store = self.ctx.store
+        if self.state.audio_start is not None:
+            store.close_open(self.airing.id, "stopped", SHUTDOWN_STOPPED, audio_end=self._now_iso())
+        else:
+            store.close_open(self.airing.id, "missed", SHUTDOWN_MISSED)
+
+    async def _run(self) -> None:
         a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
         open_record(store, a)
         if not self.state.zones:
@@ -131,14 +149,13 @@ class AiringRunner:
             )
             try:
                 await self._air(previous)
-            finally:
-                if not self._cancelling() and self._ending is None:
+                if self._ending is None:
                     await asyncio.sleep(sched.postroll_s)
-                await self.ctx.chain.release()
+            finally:
+                await self.ctx.chain.release()  # also when cancelled during the postroll
         finally:
             self.state.phase = "done"
-            for task in self._cuts:
-                task.cancel()
+            await self._tasks.close()
             if self._ending is not None:  # ended, then shut down before the record was closed
                 ended_as, why, _ = self._ending
                 self.ctx.store.close_open(self.airing.id, ended_as, why)
@@ -156,20 +173,23 @@ class AiringRunner:
             await self._finish(None)
             return
         self.state.phase = "on_air"
-        rearm = asyncio.create_task(self._rearm_loop())
-        self._cuts += [asyncio.create_task(self._cut_at(z)) for z in live if z.end < a.audio_end]
+        rearm = self._tasks.spawn(self._rearm_loop, f"re-arm {a.id}")
+        for z in live:
+            if z.end < a.audio_end:
+                self._spawn_cut(z)
         try:
             result = await self._play(previous)
-        except asyncio.CancelledError:
+        except BaseException:
+            # Shut down (or crashed): safe state first, the record after (run() closes it).
             if self.player:
                 self.player.stop()
-            await self._zones_off(list(self.state.zones.values()))
-            self.ctx.store.update(
-                a.id, list(self.state.zones), reason="守护进程停止 / daemon stopped"
-            )
+            await self._tasks.close()
+            await self._zones_off([z for z in self.state.zones.values() if z.on_air])
             raise
         finally:
-            rearm.cancel()
+            # Stopped and awaited before any zone or amplifier goes off: a re-arm that ran on
+            # after the chain's OFF would switch the amplifiers back on (issue 9).
+            await self._tasks.halt(rearm)
         self.state.phase = "closing"
         await self._finish(result)
 
@@ -292,9 +312,16 @@ class AiringRunner:
                     self.airing.id, [zone_id], relay_off_at=self._now_iso(), relay_off="handed_over"
                 )
 
-    async def _cut_at(self, zone: ZoneLive) -> None:
+    def _spawn_cut(self, zone: ZoneLive) -> None:
+        async def cut(stop: asyncio.Event) -> None:
+            await self._cut_at(zone, stop)
+
+        self._tasks.spawn(cut, f"cut {self.airing.id} {zone.zone.id}")
+
+    async def _cut_at(self, zone: ZoneLive, stop: asyncio.Event) -> None:
         """A blackout starts inside the airing: this zone goes silent at its start."""
-        await self._sleep_until(zone.end)
+        if await wait_event(stop, (zone.end - self.ctx.clock.now()).total_seconds()):
+            return
         if zone.end >= self.airing.audio_end or not zone.on_air or self._ending is not None:
             return
         await self._zones_off([zone])
@@ -307,15 +334,18 @@ class AiringRunner:
             audio_end=self._now_iso(),
         )
 
-    async def _rearm_loop(self) -> None:
+    async def _rearm_loop(self, stopping: asyncio.Event) -> None:
         sched = self.ctx.config.schedule
-        while True:
-            await asyncio.sleep(sched.rearm_s)
+        while not await wait_event(stopping, sched.rearm_s):
             deadman = self._deadman(self.airing.audio_end)
             for z in [z for z in self.state.zones.values() if z.on_air]:
+                if stopping.is_set():  # a cancellation a driver swallowed still ends the loop
+                    return
                 sw = await self.ctx.bank.switch_zone(z.zone, True, deadman)
                 if sw.result == "failed":
                     log.error("zone %s dead-man re-arm failed: %s", z.zone.id, sw.error)
+            if stopping.is_set():
+                return
             await self.ctx.chain.rearm(
                 self._deadman(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
             )
@@ -351,26 +381,16 @@ class AiringRunner:
         left = (until - self.ctx.clock.now()).total_seconds()
         return max(left, 0.0) + self.ctx.config.schedule.deadman_margin_s
 
-    async def _sleep_until(self, when: datetime) -> None:
-        delay = (when - self.ctx.clock.now()).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
     async def _wait_until(self, when: datetime) -> bool:
         """Sleep until `when` unless the airing is ended first; False if it was."""
         delay = (when - self.ctx.clock.now()).total_seconds()
         if delay > 0 and self._ending is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ended.wait(), delay)
+            await wait_event(self._ended, delay)
         return self._ending is None
 
     def _now_iso(self) -> str:
         tz = self.ctx.config.station.tz
         return self.ctx.clock.now().astimezone(tz).isoformat(timespec="microseconds")
-
-    def _cancelling(self) -> bool:
-        task = asyncio.current_task()
-        return task is not None and task.cancelling() > 0
 
 
 def _label(airing: Airing) -> str:

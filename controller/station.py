@@ -54,11 +54,15 @@ class Station:
         last = store.get_state("last_alive")
         self._alive_since = datetime.fromisoformat(last) if last else None
         orphans = set(store.open_airings())
+        stopped = set(store.closed_by_shutdown(now)) - orphans  # ended by an orderly stop
         for base in store.preempted_open(now):  # displaced before the restart: still owed
             if store.get_state(f"{NO_RESUME}{base}") is None:
                 self.displaced.setdefault(base, 0)
-        actions = self._due(now, exclude=orphans)
+        actions = self._due(now, exclude=orphans | stopped)
+        actions = [a for a in actions if a.airing.id not in stopped or a.kind != "missed"]
         joining = {a.airing.id for a in actions if a.kind in ("start", "join")}
+        for airing_id in stopped & joining:
+            store.reopen_after_shutdown(airing_id)  # its window is open: it goes on
         for airing_id in orphans - joining:
             # The airing was on air when the daemon died and cannot be continued.
             store.close_open(airing_id, "failed", "守护进程中断，未能续播 / daemon died mid-airing")
@@ -74,12 +78,20 @@ class Station:
         self.started = True
 
     async def stop(self) -> None:
-        """Stop every airing, relays and amplifiers off; their rows stay open for the next start."""
+        """Stop every airing (each switches off, then closes its rows `stopped` or `missed`;
+        a restart inside the window joins it), then drive every relay to its safe state."""
+        self.started = False  # no kick, reconnect or wake starts anything from now on
         self.waker.shutdown()
-        for task in self._tasks.values():
+        side = list(self._side_tasks)
+        for task in side:
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if side:
+            await asyncio.gather(*side, return_exceptions=True)
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         for error in await self.ctx.bank.drive_off(self._all_refs()):
             log.error("shutdown safe state: %s", error)
 
@@ -323,10 +335,12 @@ class Station:
             raise
         except Exception as exc:
             log.exception("airing %s crashed", runner.airing.id)
+            # Safe state first: the record is written after the relays are off (issue 9).
+            for error in await self.ctx.bank.drive_off(self._refs_of([runner.airing])):
+                log.error("airing %s crash safe state: %s", runner.airing.id, error)
             self.ctx.store.close_open(
                 runner.airing.id, "failed", f"内部错误 / internal error: {exc}"
             )
-            await self.ctx.bank.drive_off(self._refs_of([runner.airing]))
         finally:
             self._tasks.pop(runner.airing.id, None)
             self.runners.pop(runner.airing.id, None)

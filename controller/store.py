@@ -18,6 +18,10 @@ OUTCOMES: tuple[Outcome, ...] = (
 )  # fmt: skip
 # A resumed airing is a new segment of the same airing: its rows' airing_id is `<id>#r<n>`.
 SEGMENT = "#r"
+# An orderly stop closes the airings it ends with these reasons; a restart inside the window
+# reopens such rows and joins (the join's outcome then replaces them).
+SHUTDOWN_STOPPED = "守护进程停止，播出中断 / daemon stopped mid-airing"
+SHUTDOWN_MISSED = "守护进程停止，尚未开播 / daemon stopped before the airing began"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asrun (
@@ -218,6 +222,25 @@ class Store:
             for airing_id, outcome in cur.fetchall():
                 latest[airing_id.split(SEGMENT)[0]] = outcome
         return [base for base, outcome in latest.items() if outcome == "preempted"]
+
+    def closed_by_shutdown(self, now: datetime) -> list[str]:
+        """Airings an orderly stop ended whose window is still open (a restart may join)."""
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT DISTINCT airing_id, planned_end FROM asrun WHERE reason IN (?, ?)",
+                (SHUTDOWN_STOPPED, SHUTDOWN_MISSED),
+            )
+            found = cur.fetchall()
+        return [r[0] for r in found if datetime.fromisoformat(r[1]) > now]
+
+    def reopen_after_shutdown(self, airing_id: str) -> None:
+        """The restart joins an airing an orderly stop ended: its rows are open again."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE asrun SET outcome = NULL, state = 'planned', reason = '', updated_at = ?"
+                " WHERE airing_id = ? AND reason IN (?, ?)",
+                (_now(), airing_id, SHUTDOWN_STOPPED, SHUTDOWN_MISSED),
+            )
 
     def open_airings(self) -> list[str]:
         with self._lock:
