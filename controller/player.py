@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-
-import numpy as np
+from datetime import datetime, timedelta
 
 from controller.clock import Clock
 from controller.decode import ClipDecoder
+from controller.envelope import Envelope
+from controller.player_run import PlayerRun, resolve
+from controller.preroll import FirstBlock
 from controller.program import (
     AudioEnded,
     AudioStarted,
     ClipFailed,
     ClipFinished,
     ClipStarted,
-    EndReason,
     PlayerEvent,
     PlayerSnapshot,
     PlayResult,
     Program,
     ProgramSource,
 )
+from controller.realtime import promote_current_thread
+from controller.start_trace import StartTrace
 from drivers.audio.base import AudioOutput, PcmFormat
 
 __all__ = [
@@ -42,38 +47,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _SPIN_S = 0.002
-
-
-class Envelope:
-    """The airing's gain: 1, then linear ramps to 0; the lowest ramp wins, so gain never jumps."""
-
-    def __init__(self, channels: int) -> None:
-        self._channels = channels
-        self._ramps: list[tuple[int, float, int]] = []  # (first frame, gain there, end frame)
-
-    def add(self, start: int, gain: float, end: int) -> None:
-        """Ramp from `gain` at `start` to exactly 0 on frame `end - 1`."""
-        self._ramps.append((start, gain, end))
-
-    def gain_at(self, frame: int) -> float:
-        return float(self._gains(frame, 1)[0])
-
-    def apply(self, pcm: bytes, first_frame: int) -> bytes:
-        n = len(pcm) // (2 * self._channels)
-        if all(start >= first_frame + n for start, _, _ in self._ramps):
-            return pcm  # the common case: untouched bytes, no numpy round trip
-        samples = np.frombuffer(pcm, dtype=np.int16).reshape(n, self._channels)
-        faded = np.rint(samples * self._gains(first_frame, n)[:, None])
-        return faded.astype(np.int16).tobytes()  # gains ≤ 1, so nothing can clip
-
-    def _gains(self, first_frame: int, n: int) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
-        frames = np.arange(first_frame, first_frame + n, dtype=np.float64)
-        gains = np.ones(n)
-        for start, gain, end in self._ramps:
-            span = end - 1 - start
-            ramp = gain * (end - 1 - frames) / span if span > 0 else np.zeros(n)
-            gains = np.minimum(gains, np.where(frames < start, 1.0, np.clip(ramp, 0.0, 1.0)))
-        return gains
+_PREP_JOIN_S = 2.0  # ffmpeg start-up is ~80 ms; this long means it hangs (dead NFS mount)
 
 
 class Player:
@@ -102,6 +76,8 @@ class Player:
         self._cuts: list[tuple[float, float]] = []
         self._result: PlayResult | None = None
         self._snap = PlayerSnapshot("idle")
+        self._requested = 0.0  # when start() was called, for the start's trace
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[PlayResult]]] = []
 
     def start(self, program: Program) -> None:
         with self._lock:
@@ -111,6 +87,7 @@ class Player:
             self._stop, self._cuts, self._result = False, [], None
             self._wake.clear()
             self._snap = PlayerSnapshot("preparing", program.label)
+            self._requested = self._clock.monotonic()
         name = f"player:{program.label}"
         threading.Thread(target=self._run, args=(program,), name=name, daemon=True).start()
 
@@ -130,72 +107,49 @@ class Player:
         """The result of the current (or last) program, or None if it is still airing."""
         return self._result if self._done.wait(timeout) else None
 
+    async def wait_async(self) -> PlayResult:
+        """The result, awaited on the event loop: no executor thread is held while it airs."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[PlayResult] = loop.create_future()
+        with self._lock:
+            if self._done.is_set():
+                if self._result is None:
+                    raise RuntimeError("the player has not aired anything yet")
+                return self._result
+            self._waiters.append((loop, future))
+        return await future
+
     def snapshot(self) -> PlayerSnapshot:
         return self._snap  # replaced whole by the player thread, so always self-consistent
 
     # ---- the player thread -------------------------------------------------------------
 
     def _run(self, p: Program) -> None:
+        promote_current_thread()  # before anything, so the wait for T is on an RT timer
+        trace = StartTrace(p.start_mono)
+        trace.mark("started", self._requested)
+        trace.gc_begin()
         events: list[PlayerEvent] = []  # from the source; delivered once their block is out
         src = ProgramSource(p, self._decoder, self._fmt, events.append)
-        rate, fb = self._fmt.sample_rate, self._fmt.frame_bytes
         env = Envelope(self._fmt.channels)
-        reason: EndReason = "complete"
-        end, error = p.total_frames, None
         if p.fade_out_frames:
-            env.add(max(0, end - p.fade_out_frames), 1.0, end)
-        written, first, recording = 0, None, None
+            env.add(max(0, p.total_frames - p.fade_out_frames), 1.0, p.total_frames)
+        r = PlayerRun(p, src, env, trace, events, p.total_frames, self._fmt)
         end_at = self._clock.monotonic()  # replaced once the airing really ends
-        cuts: list[tuple[float, float]] = []
+        error, recording = None, None
         try:
             self._output.open(self._fmt, p.label)
+            trace.mark("opened", self._clock.monotonic())
             try:
-                src.prime()  # ffmpeg's start-up (~80 ms) happens now, not on air
-                self._flush(events)  # a first clip that failed is news before the start
+                # ffmpeg's start-up (~80 ms, far more on a loaded box) runs beside the wait.
+                first_n = min(self._block, p.total_frames)
+                r.prep = FirstBlock(src, first_n, self._clock, self._wake.set)
                 self._snap = PlayerSnapshot("waiting", p.label)
-                while True:  # until the start, unless stopped or cut before it
-                    stop, cuts = self._take_requests(cuts)
-                    if stop or any(at <= p.start_mono for at, _ in cuts):
-                        end, reason = 0, "stopped" if stop else "cut"
-                        break
-                    if self._sleep_until(p.start_mono, precise=True):
-                        break
-                anchor, raw = p.start_mono, b""
-                while True:
-                    stop, cuts = self._take_requests(cuts)
-                    if stop:
-                        end, reason = self._shorten(env, written, end, written, 0), "stopped"
-                    for at, fade_s in cuts:
-                        cut_end = round((at - anchor) * rate)
-                        new_end = self._shorten(env, written, end, cut_end, round(fade_s * rate))
-                        end, reason = new_end, "cut" if new_end < end else reason
-                    cuts = []
-                    n = min(self._block, end - written)
-                    if n <= 0:
-                        break
-                    raw = raw[: n * fb] if raw else src.read(n)
-                    # A file or null output takes a block at once: hold each to its air time.
-                    due = anchor + written / rate
-                    if (
-                        first is not None
-                        and not self._output.paced
-                        and not self._sleep_until(due, precise=False)
-                    ):
-                        continue  # woken by stop/cut: re-plan this block
-                    pcm = env.apply(raw, written)
-                    now = self._clock.monotonic()
-                    self._output.write(pcm)
-                    if first is None:
-                        # Later blocks are timed from the real start, so a late start stays
-                        # late by the same amount instead of being rushed.
-                        first = anchor = now
-                        self._emit(AudioStarted(first))
-                    written, raw = written + n, b""
-                    self._flush(events)
-                    index, path, pos, gap = src.position()
-                    self._snap = PlayerSnapshot("playing", p.label, index, path, pos, written, gap)
-                if first is not None and not self._output.paced:
-                    self._sleep_until(anchor + written / rate, precise=False, wakeable=False)
+                if self._wait_for_start(r):
+                    self._air(r)
+                if r.first is not None and not self._output.paced:
+                    due = r.anchor + r.written / self._fmt.sample_rate
+                    self._sleep_until(due, precise=False, wakeable=False)
             finally:
                 # The end is read before reaping ffmpeg (a few ms), but after a card drains.
                 try:
@@ -204,40 +158,110 @@ class Player:
                     if self._output.paced:
                         end_at = self._clock.monotonic()
                 finally:
-                    src.close()
+                    self._release(r)
         except Exception as exc:  # the output died (card gone, disk full): end the airing
             log.exception("airing %s failed", p.label)
-            reason, error = "error", f"{type(exc).__name__}: {exc}"
-        last = end_at if first is not None else None
+            r.reason, error = "error", f"{type(exc).__name__}: {exc}"
+        if r.first is not None and not r.announced:  # ended while padding: still say so
+            self._programme_started(r, None)
+        trace.gc_end()
+        last = end_at if r.first is not None else None
         if src.all_failed:
             log.error("airing %s: every clip failed to decode; aired silence", p.label)
         self._flush(events)
-        self._result = PlayResult(
-            p.label,
-            first,
-            last,
-            written,
-            reason,
-            tuple(src.clips_played),
-            tuple(src.failures),
-            error,
-            recording,
-        )
-        self._snap = PlayerSnapshot("ended", p.label, frames_written=written)
-        self._done.set()
-        self._emit(AudioEnded(written, reason, last))
+        result = r.result(last, error, recording)
+        self._snap = PlayerSnapshot("ended", p.label, frames_written=r.written)
+        with self._lock:
+            self._result = result
+            self._done.set()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting
+                loop.call_soon_threadsafe(resolve, future, result)
+        self._emit(AudioEnded(r.written, r.reason, last))
 
-    def _shorten(self, env: Envelope, written: int, end: int, new_end: int, fade: int) -> int:
-        """Bring the end forward to `new_end` with a fade ending on it; returns the end."""
-        # What is written is gone: an overdue end still gets the short anti-click ramp.
-        new_end = max(new_end, written + self._min_ramp)
-        if new_end >= end:
-            return end
-        if new_end - max(fade, self._min_ramp) > written:
-            env.add(new_end - max(fade, self._min_ramp), 1.0, new_end)
-        else:  # fade over what remains, from wherever the gain is now
-            env.add(written, env.gain_at(written), new_end)
-        return new_end
+    def _wait_for_start(self, r: PlayerRun) -> bool:
+        """Sleep until the start; False if stopped (or cut) before it."""
+        p, news = r.program, False
+        while True:
+            stop, r.cuts = self._take_requests(r.cuts)
+            if stop or any(at <= p.start_mono for at, _ in r.cuts):
+                r.end, r.reason = 0, "stopped" if stop else "cut"
+                return False
+            if r.prep is not None and r.prep.done and not news:
+                news = True  # a first clip that failed is news before the start
+                r.note_prep()
+                self._flush([e for e in r.events if isinstance(e, ClipFailed)])
+                r.events[:] = [e for e in r.events if not isinstance(e, ClipFailed)]
+            if self._sleep_until(p.start_mono, precise=True):
+                r.trace.mark("woke", self._clock.monotonic())
+                return True
+
+    def _air(self, r: PlayerRun) -> None:
+        rate, fb = self._fmt.sample_rate, self._fmt.frame_bytes
+        r.anchor, raw, pad = r.program.start_mono, b"", False
+        while True:
+            stop, cuts = self._take_requests(r.cuts)
+            r.end_early(stop, cuts, self._min_ramp)
+            n = min(self._block, r.end - r.written)
+            if n <= 0:
+                break
+            if pad and r.prep is not None and r.prep.done:
+                raw = b""  # the decoder caught up: its block replaces the silence in hand
+            if raw:
+                raw = raw[: n * fb]
+            else:
+                raw, pad = r.next_block(n)
+            # A file or null output takes a block at once: hold each to its air time.
+            due = r.anchor + r.written / rate
+            if (
+                r.first is not None
+                and not self._output.paced
+                and not self._sleep_until(due, precise=False)
+            ):
+                continue  # woken by stop/cut: re-plan this block
+            pcm = raw if pad else r.env.apply(raw, r.written)
+            now = self._clock.monotonic()
+            self._output.write(pcm)
+            if r.first is None:
+                # Later blocks are timed from the real start, so a late start stays
+                # late by the same amount instead of being rushed.
+                r.first = r.anchor = now
+                r.first_wall = self._wall_at(now)
+            r.written, raw = r.written + n, b""
+            if pad:
+                r.padded += n
+                continue
+            r.sounded = True
+            if not r.announced:
+                self._programme_started(r, now)
+            self._flush(r.events)
+            index, path, pos, gap = r.src.position()
+            snap = PlayerSnapshot("playing", r.program.label, index, path, pos, r.written, gap)
+            self._snap = snap
+        if r.first is not None and not r.announced:  # ended while padding: still say so
+            self._programme_started(r, None)
+
+    def _programme_started(self, r: PlayerRun, at: float | None) -> None:
+        started = r.started_event(self._clock.monotonic() if at is None else at)
+        if started.late_cause is not None:
+            log.warning(
+                "airing %s: first frame %.0f ms late: %s",
+                r.program.label,
+                started.late_ms,
+                started.late_cause,
+            )
+        self._emit(started)
+
+    def _release(self, r: PlayerRun) -> None:
+        """Take the source back from the helper and stop decoding."""
+        if r.prep is not None and not r.prep.join(_PREP_JOIN_S):
+            log.error("airing %s: the first clip's decoder is stuck; killing it", r.program.label)
+        r.drop_unaired()
+        r.src.close(aired=r.sounded)
+
+    def _wall_at(self, mono: float) -> datetime:
+        return self._clock.now() - timedelta(seconds=self._clock.monotonic() - mono)
 
     def _take_requests(
         self, cuts: list[tuple[float, float]]

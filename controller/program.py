@@ -1,100 +1,40 @@
-"""The player's vocabulary (Program, events, result, snapshot) and the looping clip stream."""
+"""The looping clip stream a Program airs from (its vocabulary lives in player_types)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from controller.decode import ClipDecoder, ClipStream, DecodeError
+from controller.player_types import (
+    AudioEnded,
+    AudioStarted,
+    ClipFailed,
+    ClipFinished,
+    ClipStarted,
+    EndReason,
+    PlayerEvent,
+    PlayerSnapshot,
+    PlayerState,
+    PlayResult,
+    Program,
+)
 from drivers.audio.base import PcmFormat
 
-EndReason = Literal["complete", "cut", "stopped", "error"]
-PlayerState = Literal["idle", "preparing", "waiting", "playing", "ended"]
-
-
-@dataclass(frozen=True)
-class Program:
-    clips: tuple[Path, ...]  # played in order, looping, until the end
-    gap_s: float  # silence between clips (also between the last and the first when looping)
-    start_mono: float  # monotonic time at which the FIRST frame must go on air
-    total_frames: int  # exact length of the airing in frames
-    fade_out_frames: int  # linear fade that ENDS exactly on the last frame
-    first_clip: int = 0  # index to start from (a join after restart starts at a clip boundary)
-    label: str = "airing"  # air-check file name
-    # Asked at each clip boundary (on the player thread) whether a clip may still air: an
-    # expired or retired clip is skipped from then on, and the one on air finishes first.
-    allow: Callable[[Path], bool] | None = None
-
-    def __post_init__(self) -> None:
-        if not self.clips:
-            raise ValueError("a program needs at least one clip")
-        if not 0 <= self.first_clip < len(self.clips):
-            raise ValueError(f"first_clip {self.first_clip} is not in 0..{len(self.clips) - 1}")
-        if self.total_frames < 0 or self.fade_out_frames < 0 or self.gap_s < 0:
-            raise ValueError("total_frames, fade_out_frames and gap_s must not be negative")
-
-
-@dataclass(frozen=True)
-class AudioStarted:
-    first_frame_mono: float
-
-
-@dataclass(frozen=True)
-class ClipStarted:
-    index: int
-    path: Path
-    at_frame: int  # frame of the airing on which the clip's first frame lies
-
-
-@dataclass(frozen=True)
-class ClipFinished:
-    index: int
-    path: Path
-    frames: int
-    complete: bool  # False: the airing ended (or the decoder failed) inside the clip
-
-
-@dataclass(frozen=True)
-class ClipFailed:
-    index: int
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True)
-class AudioEnded:
-    frames_written: int
-    reason: EndReason
-    last_frame_mono: float | None  # None when nothing aired
-
-
-PlayerEvent = AudioStarted | ClipStarted | ClipFinished | ClipFailed | AudioEnded
-
-
-@dataclass(frozen=True)
-class PlayResult:
-    label: str
-    first_frame_mono: float | None
-    last_frame_mono: float | None  # when the last frame finished going out
-    frames_written: int
-    reason: EndReason
-    clips: tuple[ClipFinished, ...]  # every clip that aired, whole or in part
-    failures: tuple[ClipFailed, ...] = ()
-    error: str | None = None
-    recording: Path | None = None  # the air-check file, if the output keeps one
-
-
-@dataclass(frozen=True)
-class PlayerSnapshot:
-    state: PlayerState
-    label: str | None = None
-    clip_index: int | None = None  # None when idle or in all-failed silence
-    clip_path: Path | None = None
-    position_s: float = 0.0  # within the current clip
-    frames_written: int = 0
-    in_gap: bool = False  # the clip has ended; this is the silence after it
+__all__ = [
+    "AudioEnded",
+    "AudioStarted",
+    "ClipFailed",
+    "ClipFinished",
+    "ClipStarted",
+    "EndReason",
+    "PlayResult",
+    "PlayerEvent",
+    "PlayerSnapshot",
+    "PlayerState",
+    "Program",
+    "ProgramSource",
+]
 
 
 class ProgramSource:
@@ -102,7 +42,7 @@ class ProgramSource:
 
     A clip that fails is reported once and skipped for the rest of the airing; when none is
     left the stream is silence, so the airing still lasts exactly as planned. The next clip's
-    ffmpeg is started as soon as a clip starts, so its start-up never stalls the stream.
+    ffmpeg is started one block after a clip starts, so its start-up never stalls the stream.
     """
 
     def __init__(
@@ -132,6 +72,7 @@ class ProgramSource:
         self._gap_left = 0
         self._silent = False
         self._ahead: tuple[int, ClipStream] | None = None
+        self._ahead_due: int | None = None  # the clip whose successor to spawn at the next read
 
     @property
     def all_failed(self) -> bool:
@@ -147,11 +88,13 @@ class ProgramSource:
     def prime(self) -> None:
         """Open the first playable clip and read its first block (done before the start)."""
         self._open_from(self._p.first_clip)
-        if self._idx is not None:
-            self._spawn_ahead(self._idx)
 
     def read(self, frames: int) -> bytes:
         """Exactly `frames` frames of the program, continuing where the last read stopped."""
+        if self._ahead_due is not None:
+            # One read after its clip started: the first block never waits for a second ffmpeg.
+            current, self._ahead_due = self._ahead_due, None
+            self._spawn_ahead(current)
         need = frames * self._fb
         parts: list[bytes] = []
         while need > 0:
@@ -173,9 +116,16 @@ class ProgramSource:
                 self._advance()
         return b"".join(parts)
 
-    def close(self) -> None:
-        """Stop decoding; a clip cut off by the end of the airing is reported incomplete."""
-        if self._stream is not None and self._announced and self._idx is not None:
+    def shift(self, frames: int) -> None:
+        """`frames` of silence went out before what this source gives next (a late decoder)."""
+        self._produced += frames
+
+    def close(self, aired: bool = True) -> None:
+        """Stop decoding; a clip cut off by the end of the airing is reported incomplete.
+
+        With `aired=False` (ended before the first frame) the clip read ahead is not reported.
+        """
+        if aired and self._stream is not None and self._announced and self._idx is not None:
             self._finish(self._idx, complete=False)
         if self._stream is not None:
             self._stream.close()
@@ -230,7 +180,7 @@ class ProgramSource:
         self._announced = True
         self._emit(ClipStarted(self._idx, self._p.clips[self._idx], self._produced))
         if self._ahead is None:
-            self._spawn_ahead(self._idx)
+            self._ahead_due = self._idx
 
     def _spawn_ahead(self, current: int) -> None:
         nxt = self._next_index(current)
