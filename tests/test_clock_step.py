@@ -1,0 +1,193 @@
+"""Wall-clock steps: the pure detector on a fake clock, and the waker re-planning on a step."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from controller.clock import ClockStep, ClockStepWatch
+from controller.scheduler import Waker
+
+T0 = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
+
+
+class SteppingClock:
+    """Wall and monotonic time that advance together, except when the wall clock is stepped."""
+
+    def __init__(self) -> None:
+        self.wall, self.mono = T0, 1000.0
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float, drift_ppm: float = 0.0) -> None:
+        self.mono += seconds
+        self.wall += timedelta(seconds=seconds * (1 + drift_ppm / 1e6))
+
+    def step(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+
+
+def test_steady_clocks_are_not_a_step() -> None:
+    clock = SteppingClock()
+    watch = ClockStepWatch(clock)
+    for _ in range(100):
+        clock.advance(1.0)
+        assert watch.poll() is None
+
+
+def test_ntp_slewing_at_its_fastest_is_not_a_step() -> None:
+    clock = SteppingClock()
+    watch = ClockStepWatch(clock, threshold_s=1.0)
+    for _ in range(60):
+        clock.advance(30.0, drift_ppm=500)  # ntpd's maximum slew, polled every 30 s
+        assert watch.poll() is None
+
+
+@pytest.mark.parametrize("size", [8.0, -8.0, 90.0, -90.0, 1.5])
+def test_a_step_is_seen_with_its_size_once(size: float) -> None:
+    clock = SteppingClock()
+    watch = ClockStepWatch(clock)
+    clock.advance(0.7)
+    clock.step(size)
+    clock.advance(0.3)
+    step = watch.poll()
+    assert step is not None
+    assert step.step_s == pytest.approx(size)
+    assert step.wall_before == T0  # the last reading before it
+    assert step.wall_after == clock.now() and step.mono == clock.monotonic()
+    clock.advance(1.0)
+    assert watch.poll() is None  # the baseline moved on with the step
+
+
+def test_a_step_below_the_threshold_is_ignored() -> None:
+    clock = SteppingClock()
+    watch = ClockStepWatch(clock, threshold_s=1.0)
+    clock.step(0.9)
+    clock.advance(1.0)
+    assert watch.poll() is None
+
+
+def test_a_long_gap_between_polls_still_measures_the_step() -> None:
+    clock = SteppingClock()
+    watch = ClockStepWatch(clock)
+    clock.advance(3600.0)  # the loop was busy; both clocks moved on together
+    clock.step(-2.0)
+    step = watch.poll()
+    assert step is not None and step.step_s == pytest.approx(-2.0)
+
+
+def test_apscheduler_says_nothing_per_job() -> None:
+    Waker(ZoneInfo("Asia/Shanghai"))
+    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+
+
+def test_a_step_re_plans_at_once() -> None:
+    clock = SteppingClock()
+    ticks: list[float] = []
+    heard: list[ClockStep] = []
+    awaited: list[float] = []
+
+    async def reconcile() -> None:
+        ticks.append(clock.mono)
+
+    async def async_hook(step: ClockStep) -> None:
+        awaited.append(step.step_s)
+
+    async def scenario() -> Waker:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=3600)
+        woken: list[bool] = []
+        waker.every(30.0, reconcile)
+        waker.on_clock_step(heard.append)
+        waker.on_clock_step(async_hook)
+        waker.start()
+        real_wakeup = waker._scheduler.wakeup
+
+        def wakeup() -> None:
+            woken.append(True)
+            real_wakeup()
+
+        waker._scheduler.wakeup = wakeup
+        clock.advance(0.5)
+        assert waker.check_clock() is None
+        await asyncio.sleep(0.01)
+        assert ticks == [] and heard == []
+        clock.step(8.0)
+        step = waker.check_clock()
+        await asyncio.sleep(0.01)
+        assert step is not None and woken == [True]
+        waker.shutdown()
+        return waker
+
+    waker = asyncio.run(scenario())
+    assert ticks == [clock.mono]  # the watchdog re-planned without waiting 30 s
+    assert [s.step_s for s in heard] == [pytest.approx(8.0)]
+    assert awaited == [pytest.approx(8.0)]
+    assert [s.step_s for s in waker.steps] == [pytest.approx(8.0)]
+
+
+def test_a_failing_hook_does_not_silence_the_others() -> None:
+    clock = SteppingClock()
+    heard: list[float] = []
+
+    def broken(step: ClockStep) -> None:
+        raise RuntimeError("bug")
+
+    async def scenario() -> None:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=3600)
+        waker.on_clock_step(broken)
+        waker.on_clock_step(lambda step: heard.append(step.step_s))
+        waker.start()
+        clock.step(-90.0)
+        waker.check_clock()
+        waker.shutdown()
+
+    asyncio.run(scenario())
+    assert heard == [pytest.approx(-90.0)]
+
+
+def test_the_watchdog_ticks_on_the_monotonic_clock_without_overlap() -> None:
+    started: list[float] = []
+
+    async def slow() -> None:
+        started.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(0.12)  # longer than the tick: the next tick is skipped
+
+    async def scenario() -> None:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), step_poll_s=0.02)
+        waker.every(0.05, slow)
+        waker.start()
+        await asyncio.sleep(0.42)
+        waker.shutdown()
+        await asyncio.sleep(0.15)
+
+    asyncio.run(scenario())
+    gaps = [b - a for a, b in itertools.pairwise(started)]
+    assert 2 <= len(started) <= 4
+    assert all(gap >= 0.12 for gap in gaps)
+
+
+def test_the_poll_sees_a_real_step_of_the_injected_clock() -> None:
+    clock = SteppingClock()
+    heard: list[float] = []
+
+    async def scenario() -> None:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=0.01)
+        waker.on_clock_step(lambda step: heard.append(step.step_s))
+        waker.start()
+        await asyncio.sleep(0.03)
+        clock.step(90.0)
+        await asyncio.sleep(0.05)
+        waker.shutdown()
+
+    asyncio.run(scenario())
+    assert heard == [pytest.approx(90.0)]
