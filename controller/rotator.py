@@ -4,7 +4,6 @@ preempts the rotation until it expires, and screens are forced off outside their
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from controller.airing_tasks import wait_event
 from controller.clock import Clock
 from controller.config.devices import DisplayConfig, OnHours
 from controller.config.slogans import SloganEntry, charset_of, unsupported
@@ -184,8 +184,7 @@ class SloganRotator:
             ]
             wait = min([wait, *pending])  # a message that starts later shows on time
             screen.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(screen.wake.wait(), timeout=wait)
+            await wait_event(screen.wake, wait)  # not wait_for: it can drop a cancel on 3.11
 
     async def _show(
         self,
