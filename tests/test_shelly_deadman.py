@@ -8,7 +8,7 @@ import time
 
 import pytest
 from peers.mosquitto import Mosquitto, unique_name
-from test_shelly_relay import MakeShelly, make_shelly, shelly_relay, until
+from rig_shelly import MakeShelly, make_shelly, shelly_relay, until
 
 from drivers.relays.base import RelayError
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, unique_name
-from test_tasmota_faults import MakeTasmota, tasmota_relay, until
+from rig_tasmota import MakeTasmota, tasmota_relay, until
 
 from controller.clock import SystemClock
 from controller.config.models import ZoneConfig
