@@ -274,7 +274,11 @@ def test_duplicate_key_in_config(tmp_path: Path) -> None:
         (b"", "config.yaml:1: the file is empty"),
         (b"- a\n- b\n", "config.yaml:1: the top level must be `key: value` lines"),
         (b"station: {name: x\n", "config.yaml:2: YAML syntax error: expected ',' or '}'"),
-        ("station: {name: 测试}\n".encode("gbk"), "config.yaml: not UTF-8 text"),
+        (
+            "station: {name: 测试}\n".encode("gbk"),
+            "config.yaml:1: 不是 UTF-8 文本（第 17 列，字节 0xB2），请另存为 UTF-8"
+            " / not UTF-8 text (byte 0xB2 at column 17); save it as UTF-8",
+        ),
     ],
 )
 def test_unusable_files(tmp_path: Path, content: bytes, message: str) -> None:
