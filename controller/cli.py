@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config", type=Path, default=Path("config.yaml"), help="config file")
         return p
 
-    command("run", "run the daemon (scheduler, relays, player, HTTP API)")
+    p_run = command("run", "run the daemon (scheduler, relays, player, HTTP API)")
+    p_run.add_argument(
+        "--new-database", action="store_true",
+        help="create an empty station database although one existed (it vanished)",
+    )  # fmt: skip
     command("check", "validate the config and exit non-zero on errors")
     p_plan = command("plan", "print every airing in a date range, with blackouts applied")
     p_plan.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"配置有误，拒绝启动 / invalid config, not starting: {args.config}", file=sys.stderr)
         return 2
     if args.command == "run":
-        return _run(loaded)
+        return _run(loaded, args.new_database)
     if args.command in cli_admin.COMMANDS:
         return cli_admin.run(args, loaded)
     if args.command == "plan":
@@ -123,8 +127,9 @@ def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str)
     return 0
 
 
-def _run(loaded: LoadedConfig) -> int:
+def _run(loaded: LoadedConfig, new_database: bool = False) -> int:
     from controller.app import create_app
+    from controller.dbguard import DatabaseVanished, check_database
     from controller.serve import serve
 
     logging.basicConfig(
@@ -132,6 +137,12 @@ def _run(loaded: LoadedConfig) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    try:
+        check_database(loaded.config.station.data_dir / "broadcastctl.sqlite3",
+                       allow_new=new_database)  # fmt: skip
+    except DatabaseVanished as exc:
+        print(exc, file=sys.stderr)
+        return 2
     serve(create_app(loaded), loaded.config.api)
     return 0
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from controller.asrun_journal import AsRunJournal
 from controller.clock import Clock
 from controller.config.models import Config, ZoneConfig
 from controller.config.playlists import Playlist
@@ -18,7 +19,6 @@ from controller.media.resolve import ClipSource, Shuffler
 from controller.planner import Airing
 from controller.player import ClipFailed, ClipFinished, ClipStarted, PlayerEvent
 from controller.relaybank import PowerChain, RelayBank, ZoneSwitch
-from controller.store import Store
 
 if TYPE_CHECKING:
     from controller.runner import AiringRunner
@@ -30,7 +30,7 @@ RunKind = Literal["start", "join", "resume"]
 class RunnerContext:
     config: Config
     clock: Clock
-    store: Store
+    store: AsRunJournal
     bank: RelayBank
     chain: PowerChain
     playlists: dict[str, Playlist]
@@ -79,7 +79,7 @@ class AiringState:
         return True
 
 
-def open_record(store: Store, a: Airing) -> None:
+def open_record(store: AsRunJournal, a: Airing) -> None:
     """The airing's rows, one per zone; zones a blackout holds are closed `blacked_out` now."""
     store.open_rows(
         a.id, a.slot, a.playlist, a.start, a.end, [(z.zone, z.end) for z in a.zones],
@@ -90,7 +90,7 @@ def open_record(store: Store, a: Airing) -> None:
             store.update(a.id, [z.zone], outcome="blacked_out", reason=z.blackout, state="done")
 
 
-def record_switch(store: Store, airing_id: str, sw: ZoneSwitch) -> None:
+def record_switch(store: AsRunJournal, airing_id: str, sw: ZoneSwitch) -> None:
     prefix = "relay_on" if sw.on else "relay_off"
     fields = {f"{prefix}_at": sw.at.isoformat(), prefix: sw.result}
     store.update(airing_id, [sw.zone], **fields)

@@ -137,6 +137,7 @@ class Station:
         self._act(self._due(now))
         self._plan_wakes(now)
         self.ctx.store.set_state("last_alive", now.isoformat())
+        self.ctx.store.check_file()  # a deleted database file is a fault, not a silent loss
 
     def kick(self) -> None:
         """Reconcile as soon as the event loop is free (the API changed what should air).

@@ -34,7 +34,17 @@ def station_status(svc: Services) -> dict[str, Any]:
         "devices": [_device(svc, device_id) for device_id in svc.relays],
         "displays": svc.rotator.status(),
         "mqtt": svc.mqtt.health() if svc.mqtt else None,
+        "record": _record(svc),
     }
+
+
+def _record(svc: Services) -> dict[str, Any]:
+    """Whether the as-run record reaches the disk: a fault names why and how much waits."""
+    fault = svc.journal.fault()
+    if fault is None:
+        return {"ok": True, "fault": None}
+    since = fault.since.astimezone(svc.loaded.config.station.tz).isoformat(timespec="seconds")
+    return {"ok": False, "fault": fault.message, "since": since, "pending": fault.pending}
 
 
 def _airing(runner: AiringRunner) -> dict[str, Any]:
