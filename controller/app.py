@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from controller.asrun_journal import AsRunJournal
 from controller.audit import AuditLog
 from controller.blackouts import BlackoutStore
 from controller.bodylimit import BodyLimitMiddleware, BodyPace
@@ -63,6 +64,7 @@ class Services:
     rotator: SloganRotator
     blackouts: BlackoutStore
     overrides: OverrideStore
+    journal: AsRunJournal  # the engine's writes to the as-run record (off the event loop)
 
     async def start(self) -> None:
         if self.mqtt:
@@ -86,6 +88,7 @@ class Services:
             if self.mqtt:
                 await self.mqtt.stop()
             for closing in (
+                self.journal,
                 self.store,
                 self.users,
                 self.audit,
@@ -103,6 +106,7 @@ def build_services(
     clock = clock or SystemClock()
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
     store = Store(db)
+    journal = AsRunJournal(db)
     mqtt = None
     if any(needs_mqtt(r) for r in cfg.relays) or any(d.type == "mqtt-text" for d in cfg.displays):
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")
@@ -121,7 +125,7 @@ def build_services(
     run_dir, memory_mb = cfg.station.data_dir / "run", cfg.media.ffmpeg_memory_mb
     ffmpeg = low_priority_ffmpeg(find_ffmpeg(), run_dir, memory_mb)
     media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media, ffmpeg=ffmpeg)
-    ctx = RunnerContext(cfg, clock, store, bank, chain, loaded.playlists, new_player, media)
+    ctx = RunnerContext(cfg, clock, journal, bank, chain, loaded.playlists, new_player, media)
     station = Station(ctx, Waker(cfg.station.tz))
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)
@@ -145,7 +149,7 @@ def build_services(
     )  # fmt: skip
     return Services(
         loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator,
-        blackouts, overrides,
+        blackouts, overrides, journal,
     )  # fmt: skip
 
 
