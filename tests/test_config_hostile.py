@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import time
 import tracemalloc
@@ -19,6 +20,7 @@ from controller.config.yamlio import YamlError, parse_yaml
 # and 1.2 GB for the 9-level alias bomb, or never returned.
 TIME_LIMIT_S = 1.0
 MEMORY_LIMIT = 100 * 1024 * 1024
+LINE_PREFIX = re.compile(r"^config\.yaml:\d+: ")
 
 
 def bomb(levels: int) -> str:
@@ -189,6 +191,51 @@ def test_ordinary_aliases_and_merges_still_work() -> None:
     assert at.line(("p499", "n")) == 502
 
 
+def mutations(seed: int, base: bytes, count: int) -> list[bytes]:
+    """`count` copies of `base`, each with a few random edits drawn from YAML's sharp edges."""
+    pieces = [
+        b"[", b"]", b"{", b"}", b"&a ", b"*a", b"<<: ", b"!!int ", b"!!float ", b"!!bool ",
+        b"!!binary ", b"!!timestamp ", b": ", b"- ", b"\n", b"  ", b"\t", b"'", b'"', b"\\",
+        b'"\\0"', b"#", b"? ", b"|", b">", b"---\n", b"1e999", b".nan", b".inf", b"-.inf",
+        b"0x" + b"f" * 70, b"1:2:3:4:5", b"9" * 500, b"\x00", b"\xff", b"\xc3", b"~",
+        b"2027-13-45", b"-1", b"1.0e+400", b"!!python/object:x ", b"!!set ", b"!foo ",
+        b"/dev/null/x", b"9999-12-31",
+    ]  # fmt: skip
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 5)):
+            at = rng.randrange(len(data))
+            roll = rng.random()
+            if roll < 0.6:
+                data[at:at] = rng.choice(pieces)
+            elif roll < 0.8:
+                del data[at : at + rng.randint(1, 20)]
+            else:
+                data[at] = rng.randrange(256)
+        out.append(bytes(data))
+    return out
+
+
+SHIPPED = (Path(__file__).parent.parent / "config.yaml").read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_shipped_configs_fail_cleanly(tmp_path: Path, seed: int) -> None:
+    (tmp_path / "playlists").mkdir()
+    (tmp_path / "audio").mkdir()
+    path = tmp_path / "config.yaml"
+    for content in mutations(seed, SHIPPED, 100):
+        path.write_bytes(content)
+        start = time.perf_counter()
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert all(LINE_PREFIX.match(m) for m in exc.messages), exc.messages
+        assert time.perf_counter() - start < TIME_LIMIT_S
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -197,7 +244,7 @@ def test_ordinary_aliases_and_merges_still_work() -> None:
         (10**400, "a 401-digit number 不是有限的时长"),
         ("9" * 400, "is not a duration"),
         ("1" * 30 + "h", "秒超过一周"),
-        (-0.5, "-0.5 is negative"),
+        (-0.5, "-0.5 为负数 / -0.5 is negative"),
         (8 * 86_400, "691200 秒超过一周 / 691200 s is more than a week"),
         (True, "True is not a duration"),
     ],
@@ -205,3 +252,302 @@ def test_ordinary_aliases_and_merges_still_work() -> None:
 def test_durations_refuse_what_no_clock_can_wait(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_duration(value)
+
+
+# --- values the schema and the cross-checks must refuse -----------------------------------
+
+STATION = """\
+station:
+  name: 测试站
+  data_dir: var
+mqtt:
+  reconnect_max_s: 30
+audio:
+  output: {type: file, dir: var/aircheck, keep_days: 31}
+  fade_out_s: 3
+  gap_s: 2
+  sample_rate: 48000
+relays:
+  - {id: r, type: fake, channels: 4, confirm_delay_s: 0}
+zones:
+  - {id: east, name: 东村, relays: ["r:1"]}
+amplifiers:
+  - {relay: "r:4", settle_s: 1}
+schedule:
+  preroll_s: 5
+  postroll_s: 2
+  min_join_s: 60
+  deadman_margin_s: 60
+  rearm_s: 30
+  slots:
+    - {name: 早间, start: 07:00, duration: 30m, playlist: p}
+blackouts:
+  - {name: 高考, start: 2027-06-07T00:00, end: 2027-06-11T00:00}
+led:
+  dwell_s: 10
+media:
+  target_lufs: -16
+  true_peak_db: -1.5
+  min_s: 1
+  max_s: 3600
+  max_upload_mb: 200
+"""
+
+
+def station(root: Path, text: str) -> Path:
+    (root / "audio").mkdir(parents=True, exist_ok=True)
+    (root / "audio" / "a.wav").write_bytes(b"RIFF")
+    (root / "playlists").mkdir(exist_ok=True)
+    (root / "playlists" / "p.yaml").write_text("clips: [a.wav]\n", encoding="utf-8")
+    path = root / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def set_value(key: str, value: str, text: str = STATION) -> str:
+    """`text` with the one `key: ...` value replaced, flow or block style; `key` may carry the
+    start of the old value (`start: 2027`) to tell two keys of the same name apart."""
+    found = re.findall(rf"\b{re.escape(key)}[^,}}\n]*", text)
+    assert len(found) == 1, (key, found)
+    return text.replace(found[0], f"{key.partition(':')[0]}: {value}")
+
+
+def line_of(text: str, needle: str) -> int:
+    (line,) = [n for n, row in enumerate(text.splitlines(), 1) if needle in row]
+    return line
+
+
+def test_the_hostile_suites_station_is_valid(tmp_path: Path) -> None:
+    assert load_config(station(tmp_path, STATION)).config.schedule.rearm_s == 30
+
+
+def too_large(value: str, limit: str, unit: str = " s") -> str:
+    zh = " 秒" if unit else ""
+    english = f"{value}{unit} is too large: at most {limit}{unit}"
+    return f"{value}{zh or ' '}太大，至多 {limit}{zh} / {english}"
+
+
+def too_small(value: str, limit: str, unit: str = " s") -> str:
+    zh = " 秒" if unit else ""
+    english = f"{value}{unit} is too small: at least {limit}{unit}"
+    return f"{value}{zh or ' '}太小，至少 {limit}{zh} / {english}"
+
+
+def over_a_week(value: str) -> str:
+    return f"{value} 秒超过一周 / {value} s is more than a week; no duration is that long"
+
+
+def not_a_duration(value: str) -> str:
+    return f"{value!r} is not a duration (use 30m, 90s, 1h30m or seconds)"
+
+
+def out_of_years(day: str) -> str:
+    return f"{day} 不在 2000–2199 年之间 / {day} is not within 2000–2199"
+
+
+RATES = "8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 192000"
+SLOT = "schedule.slots[0].duration"
+
+# (key, written value, dotted path, the message after "config.yaml:<line>: <path>: ")
+BAD_VALUES: list[tuple[str, str, str, str]] = [
+    ("preroll_s", "121", "schedule.preroll_s", too_large("121", "120")),
+    ("preroll_s", "1.0e+12", "schedule.preroll_s", over_a_week("1e+12")),
+    ("preroll_s", "1e12", "schedule.preroll_s", not_a_duration("1e12")),  # YAML 1.1: text
+    ("postroll_s", "1.0e+12", "schedule.postroll_s", over_a_week("1e+12")),
+    ("postroll_s", "601", "schedule.postroll_s", too_large("601", "600")),
+    (
+        "sample_rate",
+        "0",
+        "audio.sample_rate",
+        f"0 Hz 不是可用的采样率 / 0 Hz is not a sample rate ({RATES})",
+    ),
+    ("rearm_s", "0", "schedule.rearm_s", too_small("0", "0.1")),
+    ("settle_s", "1.0e+9", "amplifiers[0].settle_s", over_a_week("1e+09")),
+    ("settle_s", "121", "amplifiers[0].settle_s", too_large("121", "120")),
+    ("deadman_margin_s", "0", "schedule.deadman_margin_s", too_small("0", "1")),
+    ("min_join_s", "2d", "schedule.min_join_s", not_a_duration("2d")),
+    ("duration", "0", SLOT, "0 秒太小，须大于 0 秒 / 0 s is too small: it must be more than 0 s"),
+    (
+        "duration",
+        "24h",
+        SLOT,
+        "86400 秒太大，须小于 86400 秒 / 86400 s is too large: it must be less than 86400 s",
+    ),
+    ("dwell_s", "0", "led.dwell_s", too_small("0", "1")),
+    ("fade_out_s", "61", "audio.fade_out_s", too_large("61", "60")),
+    ("gap_s", "-1", "audio.gap_s", "-1 为负数 / -1 is negative; a duration must be zero or more"),
+    ("keep_days", "0", "audio.output.keep_days", too_small("0", "1", "")),
+    ("keep_days", "1000000", "audio.output.keep_days", too_large("1000000", "3660", "")),
+    ("min_s", "0", "media.min_s", too_small("0", "0.1")),
+    ("max_upload_mb", "0", "media.max_upload_mb", too_small("0", "0.01", "")),
+    ("target_lufs", ".nan", "media.target_lufs", "nan 不是有限数值 / nan is not a finite number"),
+    (
+        "reconnect_max_s",
+        ".inf",
+        "mqtt.reconnect_max_s",
+        "inf 不是有限数值 / inf is not a finite number",
+    ),
+    ("reconnect_max_s", "0", "mqtt.reconnect_max_s", too_small("0", "1")),
+    ("confirm_delay_s", "61", "relays[0].confirm_delay_s", too_large("61", "60")),
+    ("start: 2027", "1999-12-31T00:00", "blackouts[0].start", out_of_years("1999-12-31")),
+    ("end: 2027", "9999-12-31T23:59", "blackouts[0].end", out_of_years("9999-12-31")),
+    (
+        "timezone",
+        "A" * 300,
+        "station.timezone",
+        f"'{'A' * 56}... is not a known time zone (e.g. Asia/Shanghai)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "dotted", "message"),
+    BAD_VALUES,
+    ids=[f"{k}={v[:12]}" for k, v, *_ in BAD_VALUES],
+)
+def test_each_bad_value_is_named_with_its_line(
+    tmp_path: Path, key: str, value: str, dotted: str, message: str
+) -> None:
+    text = STATION.replace("station:\n", "station:\n  timezone: Asia/Shanghai\n")
+    text = set_value(key, value, text)
+    line = line_of(text, f"{key.partition(':')[0]}: {value}")
+    assert messages_of(station(tmp_path, text)) == [f"config.yaml:{line}: {dotted}: {message}"]
+
+
+FLOAT_FIELDS = [
+    ("reconnect_max_s", "mqtt.reconnect_max_s"),
+    ("fade_out_s", "audio.fade_out_s"),
+    ("gap_s", "audio.gap_s"),
+    ("confirm_delay_s", "relays[0].confirm_delay_s"),
+    ("settle_s", "amplifiers[0].settle_s"),
+    ("preroll_s", "schedule.preroll_s"),
+    ("postroll_s", "schedule.postroll_s"),
+    ("min_join_s", "schedule.min_join_s"),
+    ("deadman_margin_s", "schedule.deadman_margin_s"),
+    ("rearm_s", "schedule.rearm_s"),
+    ("duration", "schedule.slots[0].duration"),
+    ("dwell_s", "led.dwell_s"),
+    ("target_lufs", "media.target_lufs"),
+    ("true_peak_db", "media.true_peak_db"),
+    ("min_s", "media.min_s"),
+    ("max_s", "media.max_s"),
+    ("max_upload_mb", "media.max_upload_mb"),
+]
+
+
+@pytest.mark.parametrize(
+    "value", [".nan", ".inf", "-.inf", "-1000", "1.0e+999", "1e999", "1.0e+12"]
+)
+@pytest.mark.parametrize(("key", "dotted"), FLOAT_FIELDS, ids=[k for k, _ in FLOAT_FIELDS])
+def test_no_float_field_takes_nan_inf_negative_or_huge(
+    tmp_path: Path, key: str, dotted: str, value: str
+) -> None:
+    text = set_value(key, value)
+    (message,) = messages_of(station(tmp_path, text))
+    assert message.startswith(f"config.yaml:{line_of(text, f'{key}: {value}')}: {dotted}: ")
+    assert "\n" not in message
+    if value not in ("1e999", "1.0e+12"):  # '1e999' is text to YAML 1.1; 1e12 fits some fields
+        assert " / " in message  # Chinese, then English
+
+
+CROSS: list[tuple[str, str, str, str]] = [
+    # (key, written value, dotted path, message after "config.yaml:<line>: <path>: ")
+    (
+        "rearm_s",
+        "90",
+        "schedule.rearm_s",
+        "90 秒长于 schedule.deadman_margin_s（60 秒），请缩短 / 90 s is longer than"
+        " schedule.deadman_margin_s (60 s); re-arm at least once per margin",
+    ),
+    (
+        "max_s",
+        "1",
+        "media.max_s",
+        "1 秒不大于 media.min_s（1 秒）/ 1 s is not above media.min_s (1 s):"
+        " no clip could be accepted",
+    ),
+    (
+        "data_dir",
+        "/dev/null/x",
+        "station.data_dir",
+        "/dev/null 不是文件夹 / /dev/null is a device or special file, not a folder,"
+        " so /dev/null/x cannot be one",
+    ),
+    (
+        "dir",
+        "/dev/null",
+        "audio.output.dir",
+        "/dev/null 不是文件夹 / /dev/null is a device or special file, not a folder",
+    ),
+    (
+        "data_dir",
+        "x" * 256,
+        "station.data_dir",
+        "路径中有超过 255 字节的名称 / a name in the path is longer than 255 bytes",
+    ),
+    (
+        "data_dir",
+        "/" + "d/" * 2048,
+        "station.data_dir",
+        "路径过长（超过 4095 字节） / the path is longer than 4095 bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "dotted", "message"), CROSS, ids=[f"{k}={v[:12]}" for k, v, *_ in CROSS]
+)
+def test_values_that_only_fail_together_or_on_disk(
+    tmp_path: Path, key: str, value: str, dotted: str, message: str
+) -> None:
+    text = set_value(key, value)
+    line = line_of(text, f"{key}: {value}")
+    assert messages_of(station(tmp_path, text)) == [f"config.yaml:{line}: {dotted}: {message}"]
+
+
+def test_a_file_where_the_data_folder_should_be(tmp_path: Path) -> None:
+    path = station(tmp_path, set_value("data_dir", "state/db"))
+    (tmp_path / "state").write_text("not a folder")
+    assert messages_of(path) == [
+        f"config.yaml:3: station.data_dir: {tmp_path}/state 不是文件夹 / {tmp_path}/state is a"
+        f" file, not a folder, so {tmp_path}/state/db cannot be one"
+    ]
+
+
+RELAY = "  - {id: r, type: fake, channels: 4, confirm_delay_s: 0}\n"
+
+
+def test_rearm_must_beat_a_modbus_boards_own_timer(tmp_path: Path) -> None:
+    board = "  - {id: r, type: modbus-rtu, port: /dev/ttyUSB0, profile: r421a08, timeout_s: 2}\n"
+    text = set_value("deadman_margin_s", "600", set_value("rearm_s", "250", STATION))
+    text = text.replace(RELAY, board)
+    assert messages_of(station(tmp_path, text)) == [
+        f"config.yaml:{line_of(text, 'rearm_s')}: schedule.rearm_s: 重新设定间隔（含应答 256 秒）"
+        "不短于继电器 r 的定时上限 255 秒 / a re-arm every 250 s (plus 6 s for relay 'r' to"
+        " answer) does not come before its r421a08 board's own timer of at most 255 s runs out"
+    ]
+
+
+def test_a_slot_longer_than_tasmotas_pulsetime(tmp_path: Path) -> None:
+    text = STATION.replace(RELAY, "  - {id: r, type: tasmota, topic: t, channels: 4}\n")
+    text = set_value("duration", "18h", text)
+    line = line_of(text, "duration: 18h")
+    # 18 h + preroll 5 + margin 60 for the zone; the amplifier adds settle 1 and postroll 2.
+    assert messages_of(station(tmp_path, text)) == [
+        f"config.yaml:{line}: schedule.slots[0].duration: 定时关闭需 64868 秒，超过 Tasmota 上限"
+        " 64800 秒 / needs a dead-man of 64868 s, more than Tasmota relay 'r' takes (64800 s);"
+        " split the slot"
+    ]
+
+
+def test_an_onbon_font_the_card_does_not_have(tmp_path: Path) -> None:
+    text = STATION + "displays:\n  - {id: sq, type: onbon-bx6k, host: 10.0.0.5, font_size: 20}\n"
+    assert messages_of(station(tmp_path, text)) == [
+        f"config.yaml:{line_of(text, 'font_size')}: displays[0].font_size: 字号 20 不受支持"
+        "（可用 16/24/32）/ font_size 20 px: the card has 16/24/32 px fonts"
+    ]
+
+
+def test_the_shipped_config_passes_the_new_bounds() -> None:
+    loaded = load_config(Path(__file__).parent.parent / "config.yaml")
+    assert loaded.config.schedule.rearm_s <= loaded.config.schedule.deadman_margin_s

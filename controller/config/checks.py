@@ -1,17 +1,20 @@
-"""What is wrong with a config, as `file:line: key.path: reason`: schema errors, cross-checks."""
+"""Cross-checks of a config that passed the schema, each reporting `file:line: key.path: reason`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Sequence
 from itertools import combinations
-from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
-
+from controller.config.devices import OnbonDisplayConfig
+from controller.config.folders import check_folders_creatable
 from controller.config.models import WEEKDAYS, Config, SlotConfig
-from controller.config.yamlio import KeyPath, Locator, PathPart
+from controller.config.timers import (
+    check_deadman_fits_tasmota,
+    check_rearm_within_board_timers,
+    check_rearm_within_margin,
+)
+from controller.config.yamlio import KeyPath, Locator
+from drivers.protocols.onbon_cmd import FONTS
 
 DAY_S = 86_400
 WEEK_S = 7 * DAY_S
@@ -88,7 +91,7 @@ def check_blackout_order(config: Config, at: Locator) -> list[str]:
 
 
 def check_slot_lengths(config: Config, at: Locator) -> list[str]:
-    """A slot outlasts its own fade-out and is shorter than a day."""
+    """A slot outlasts its own fade-out (the schema keeps it under a day)."""
     fade = config.audio.fade_out_s
     errors = []
     for i, slot in enumerate(config.schedule.slots):
@@ -96,9 +99,36 @@ def check_slot_lengths(config: Config, at: Locator) -> list[str]:
         if slot.duration <= fade:
             reason = f"{slot.duration:g}s is too short: it must be longer than audio.fade_out_s"
             errors.append(at.error(path, f"{reason} ({fade:g}s)"))
-        elif slot.duration >= DAY_S:
-            errors.append(at.error(path, f"{slot.duration:g}s is a day or more; split the slot"))
     return errors
+
+
+def check_clip_lengths(config: Config, at: Locator) -> list[str]:
+    """media.min_s is below media.max_s, or no clip could ever be accepted."""
+    media = config.media
+    if media.min_s < media.max_s:
+        return []
+    low, high = f"{media.min_s:g}", f"{media.max_s:g}"
+    return [
+        at.error(
+            ("media", "max_s"),
+            f"{high} 秒不大于 media.min_s（{low} 秒）/ {high} s is not above media.min_s"
+            f" ({low} s): no clip could be accepted",
+        )
+    ]
+
+
+def check_display_fonts(config: Config, at: Locator) -> list[str]:
+    """An Onbon card renders only its built-in font sizes; any other stops the screen's driver."""
+    sizes = "/".join(map(str, sorted(FONTS)))
+    return [
+        at.error(
+            ("displays", i, "font_size"),
+            f"字号 {d.font_size} 不受支持（可用 {sizes}）/ font_size {d.font_size} px: the card"
+            f" has {sizes} px fonts",
+        )
+        for i, d in enumerate(config.displays)
+        if isinstance(d, OnbonDisplayConfig) and d.font_size not in FONTS
+    ]
 
 
 def check_slot_overlaps(config: Config, at: Locator) -> list[str]:
@@ -154,6 +184,12 @@ CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
     check_slot_lengths,
     check_slot_overlaps,
     check_led_displays,
+    check_clip_lengths,
+    check_display_fonts,
+    check_rearm_within_margin,
+    check_rearm_within_board_timers,
+    check_deadman_fits_tasmota,
+    check_folders_creatable,
 )
 
 
@@ -201,72 +237,3 @@ def _span(slot: SlotConfig) -> str:
     start = slot.start.hour * 3600 + slot.start.minute * 60 + slot.start.second
     end = int(start + slot.duration) % DAY_S
     return f"{slot.start:%H:%M}–{end // 3600:02d}:{end % 3600 // 60:02d}"
-
-
-def schema_messages(exc: ValidationError, data: Any, locator: Locator) -> list[str]:
-    """Each pydantic error as `file:line: dotted.path: reason`, in file order."""
-    located = [(*_data_path(err, data), err) for err in exc.errors()]
-    # A union such as `zones: all | [ids]` reports one error per member; when one member got
-    # deeper into the value, its error is the useful one and the shallow ones are noise.
-    deep = {base for path, base, _ in located if base is not None and len(path) > len(base)}
-    reasons: dict[KeyPath, list[str]] = {}
-    for path, base, err in located:
-        if not (base in deep and path == base):
-            reasons.setdefault(path, []).append(_reason(err, path))
-    messages = [(locator.line(p), locator.error(p, _join(t))) for p, t in reasons.items()]
-    return [text for _, text in sorted(messages, key=lambda item: item[0])]
-
-
-def _data_path(err: ErrorDetails, data: Any) -> tuple[KeyPath, KeyPath | None]:
-    """pydantic's loc as a path into the data, without union member labels (and where they were)."""
-    path: list[PathPart] = []
-    union_at: KeyPath | None = None
-    node: Any = data
-    for i, part in enumerate(err["loc"]):
-        inside = isinstance(node, dict) and part in node
-        inside |= isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if inside:
-            path.append(part)
-            node = node[part]
-        elif i == len(err["loc"]) - 1 and err["type"] in ("missing", "extra_forbidden"):
-            path.append(part)
-        elif union_at is None:
-            union_at = tuple(path)  # e.g. "list[str]" or a relay's "tasmota" tag
-    if err["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(node, dict):
-        path.append(str(err.get("ctx", {}).get("discriminator", "type")).strip("'"))
-    return tuple(path), union_at
-
-
-def _reason(err: ErrorDetails, path: KeyPath) -> str:
-    kind, msg, ctx = err["type"], err["msg"], err.get("ctx", {})
-    if kind == "missing" or (kind == "union_tag_not_found" and isinstance(err["input"], dict)):
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return f"unknown key {path[-1]!r} (not allowed here)"
-    if kind == "union_tag_invalid":
-        return f"{ctx.get('tag')!r} is not a known type (use {ctx.get('expected_tags')})"
-    if kind in ("value_error", "assertion_error"):
-        return msg.split(", ", 1)[1] if msg.startswith(("Value error, ", "Assertion")) else msg
-    if not msg.startswith("Input should "):
-        return msg
-    wanted = msg.removeprefix("Input should ")
-    if kind.endswith("_parsing"):
-        wanted = wanted.split(",")[0]  # "be a valid integer, unable to parse string as ..."
-    wanted = re.sub(r"a valid dictionary.*", "`key: value` lines", wanted)
-    wanted = wanted.replace("a valid string", "text").replace("a valid list", "a list")
-    return f"{_show(err['input'])} should {wanted}"
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "an empty value"
-    text = repr(value) if isinstance(value, str | int | float | list | dict) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _join(reasons: list[str]) -> str:
-    """Errors from the members of one union: `5 should be 'all' or be a valid list`."""
-    head, sep, _ = reasons[0].partition(" should ")
-    if len(reasons) > 1 and sep and all(r.startswith(head + sep) for r in reasons):
-        return head + sep + " or ".join(r.removeprefix(head + sep) for r in reasons)
-    return "; ".join(dict.fromkeys(reasons))

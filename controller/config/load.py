@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from controller.config.checks import run_checks, schema_messages
+from controller.config.checks import run_checks
 from controller.config.models import Config
 from controller.config.playlists import Playlist, load_playlists, playlist_files
+from controller.config.schema_errors import schema_messages
 from controller.config.slogans import SloganEntry, load_slogans
 from controller.config.yamlio import YamlError, read_mapping
 

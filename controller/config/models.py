@@ -11,26 +11,33 @@ from pydantic import Field, field_validator
 
 from controller.config.devices import DisplayConfig, RelayConfig
 from controller.config.section import Section
-from controller.config.types import Duration, TimeOfDay
+from controller.config.types import Duration, FsPath, TimeOfDay, short_repr
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_S = 86_400
+# The years the planner plans in (planner.FIRST_YEAR..LAST_YEAR, which imports this module);
+# far dates only overflow its calendar arithmetic.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+# Rates the player, ffmpeg and sound cards all take.
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 192000)
 
 
 class StationConfig(Section):
     name: str = Field(description="Station name shown in the console and the status API.")
     timezone: str = Field("Asia/Shanghai", description="IANA zone the slots are written in.")
-    data_dir: Path = Field(Path("var"), description="SQLite database and runtime state.")
-    media_dir: Path = Field(Path("audio"), description="The media library (clips on disk).")
-    playlists_dir: Path = Field(Path("playlists"), description="Folder of playlist YAML files.")
+    data_dir: FsPath = Field(Path("var"), description="SQLite database and runtime state.")
+    media_dir: FsPath = Field(Path("audio"), description="The media library (clips on disk).")
+    playlists_dir: FsPath = Field(Path("playlists"), description="Folder of playlist YAML files.")
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a known time zone (e.g. Asia/Shanghai)") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a 300-char name
+            shown = short_repr(value)
+            raise ValueError(f"{shown} is not a known time zone (e.g. Asia/Shanghai)") from exc
         return value
 
     @property
@@ -45,7 +52,9 @@ class MqttConfig(Section):
     password: str | None = Field(None, description="Broker password.")
     client_id: str | None = Field(None, description="MQTT client id; default broadcastctl-<pid>.")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds.")
-    reconnect_max_s: float = Field(30.0, gt=0, description="Longest wait between reconnects.")
+    reconnect_max_s: float = Field(
+        30.0, ge=1, le=600, description="Longest wait between reconnects (1 s..10 min)."
+    )
 
 
 class ApiConfig(Section):
@@ -100,17 +109,31 @@ class ApiConfig(Section):
 
 class AudioOutputConfig(Section):
     type: Literal["file", "alsa", "null"] = Field("file", description="Where audio goes.")
-    dir: Path = Field(Path("var/aircheck"), description="Air-check folder (type file).")
-    keep_days: int = Field(31, ge=1, description="Days air-check recordings are kept.")
+    dir: FsPath = Field(Path("var/aircheck"), description="Air-check folder (type file).")
+    keep_days: int = Field(31, ge=1, le=3660, description="Days air-check recordings are kept.")
     device: str = Field("default", description="Sound card device name (type alsa).")
 
 
 class AudioConfig(Section):
     output: AudioOutputConfig = Field(default_factory=lambda: AudioOutputConfig())
-    fade_out_s: Duration = Field(3.0, description="Fade that ends exactly on the slot's end.")
-    gap_s: Duration = Field(2.0, description="Silence between clips (a playlist may override).")
-    sample_rate: int = Field(48000, description="Player sample rate in Hz.")
+    fade_out_s: Duration = Field(
+        3.0, ge=0, le=60, description="Fade that ends exactly on the slot's end (0..60 s)."
+    )
+    gap_s: Duration = Field(
+        2.0, ge=0, le=600, description="Silence between clips, 0..600 s (a playlist may override)."
+    )
+    sample_rate: int = Field(48000, description=f"Player sample rate in Hz, one of {SAMPLE_RATES}.")
     channels: Literal[1, 2] = Field(2, description="Player channels.")
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _known_rate(cls, value: int) -> int:
+        if value not in SAMPLE_RATES:
+            rates = ", ".join(map(str, SAMPLE_RATES))
+            raise ValueError(
+                f"{value} Hz 不是可用的采样率 / {value} Hz is not a sample rate ({rates})"
+            )
+        return value
 
 
 class ZoneConfig(Section):
@@ -121,33 +144,44 @@ class ZoneConfig(Section):
 
 class AmplifierConfig(Section):
     relay: str = Field(description='Relay channel powering this stage, as "device:channel".')
-    settle_s: Duration = Field(0.0, description="Wait after switching on before the next step.")
+    settle_s: Duration = Field(
+        0.0, ge=0, le=120, description="Wait after switching on before the next step (0..120 s)."
+    )
 
 
 class SlotConfig(Section):
     name: str = Field(description="Slot name, e.g. 早间.")
     start: TimeOfDay = Field(description="Start time of day, HH:MM[:SS], station time.")
-    duration: Duration = Field(description="On-air length, e.g. 30m.")
+    duration: Duration = Field(
+        gt=0, lt=DAY_S, description="On-air length, e.g. 30m: more than 0, less than a day."
+    )
     playlist: str = Field(description="Playlist file name (without .yaml).")
     zones: Literal["all"] | list[str] = Field("all", description='"all" or a list of zone ids.')
     days: Literal["daily"] | list[Weekday] = Field("daily", description="Weekday mask.")
 
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("a slot must last more than zero seconds")
-        return value
-
 
 class ScheduleConfig(Section):
-    preroll_s: Duration = Field(5.0, description="Zones on and confirmed this long before audio.")
-    postroll_s: Duration = Field(2.0, description="Amplifiers stay on this long after audio.")
-    min_join_s: Duration = Field(60.0, description="Join a running slot only with this left.")
-    deadman_margin_s: Duration = Field(
-        60.0, description="Relay dead-man timers run this much past the planned switch-off."
+    preroll_s: Duration = Field(
+        5.0, ge=0, le=120, description="Zones on and confirmed this long before audio (0..120 s)."
     )
-    rearm_s: Duration = Field(60.0, description="How often dead-man timers are re-armed.")
+    postroll_s: Duration = Field(
+        2.0, ge=0, le=600, description="Amplifiers stay on this long after audio (0..600 s)."
+    )
+    min_join_s: Duration = Field(
+        60.0, ge=0, le=DAY_S, description="Join a running slot only with this left (0..24 h)."
+    )
+    # At least 1 s: a zero margin turns into a zero dead-man at the end, which Tasmota reads
+    # as "no timer" (PulseTime 0). At most 10 min: how long a loudspeaker may outlive a crash.
+    deadman_margin_s: Duration = Field(
+        60.0,
+        ge=1,
+        le=600,
+        description="Relay dead-man timers run this much past the planned switch-off (1..600 s).",
+    )
+    # Not 0: the re-arm loop would spin. Cross-checked against the margin and the boards.
+    rearm_s: Duration = Field(
+        60.0, ge=0.1, le=3600, description="How often dead-man timers are re-armed (0.1..3600 s)."
+    )
     slots: list[SlotConfig] = Field(default_factory=list)
 
 
@@ -163,19 +197,36 @@ class BlackoutConfig(Section):
         "80, emergency 100): 100 lets only emergencies through, 101 silences everything.",
     )  # fmt: skip
 
+    @field_validator("start", "end")
+    @classmethod
+    def _planned_years(cls, value: datetime) -> datetime:
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(
+                f"{value:%Y-%m-%d} 不在 {FIRST_YEAR}–{LAST_YEAR} 年之间"
+                f" / {value:%Y-%m-%d} is not within {FIRST_YEAR}–{LAST_YEAR}"
+            )
+        return value
+
 
 class LedConfig(Section):
     slogans: str = Field("slogans", description="Slogan file in playlists_dir (without .yaml).")
-    dwell_s: Duration = Field(10.0, description="How long each slogan stays on a screen.")
+    dwell_s: Duration = Field(
+        10.0, ge=1, le=3600, description="How long each slogan stays on a screen (1..3600 s)."
+    )
     displays: Literal["all"] | list[str] = Field("all", description='"all" or display ids.')
 
 
 class MediaConfig(Section):
     target_lufs: float = Field(-16.0, ge=-40, le=-5, description="House loudness (LUFS).")
     true_peak_db: float = Field(-1.5, ge=-10, le=0, description="True-peak ceiling (dBTP).")
-    min_s: Duration = Field(1.0, description="Shortest clip accepted.")
-    max_s: Duration = Field(3600.0, description="Longest clip accepted.")
-    max_upload_mb: float = Field(200.0, gt=0, description="Largest upload accepted (MB).")
+    # Not 0: a clip of no frames would loop in a playlist without ever using up the slot.
+    min_s: Duration = Field(1.0, ge=0.1, le=600, description="Shortest clip accepted (0.1..600 s).")
+    max_s: Duration = Field(
+        3600.0, ge=1, le=6 * 3600, description="Longest clip accepted (1 s..6 h); above min_s."
+    )
+    max_upload_mb: float = Field(
+        200.0, ge=0.01, le=4096, description="Largest upload accepted (0.01..4096 MB)."
+    )
     require_approval: bool = Field(True, description="Police uploads wait for an operator.")
     max_concurrent_ingests: int = Field(2, ge=1, le=16, description="Uploads decoded at once.")
     max_queued_uploads: int = Field(

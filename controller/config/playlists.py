@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from controller.config.checks import schema_messages
+from controller.config.schema_errors import schema_messages
 from controller.config.types import parse_duration
 from controller.config.yamlio import YamlError, read_mapping
 
@@ -64,7 +64,9 @@ class PlaylistFile(BaseModel):
 
     title: str | None = Field(default=None, description="Name shown in the console.")
     order: Order = Field(default="sequential", description="Play order.")
-    gap_s: OptionalDuration = Field(default=None, description="Overrides audio.gap_s.")
+    gap_s: OptionalDuration = Field(
+        default=None, ge=0, le=600, description="Overrides audio.gap_s (0..600 s)."
+    )
     select: ClipRule | None = Field(default=None, description="Library clips picked by rule.")
     clips: list[str] | None = Field(
         description="Files under station.media_dir, or library clip ids (12 hex digits)."
@@ -158,7 +160,7 @@ def load_playlist(path: Path, media_dir: Path) -> tuple[Playlist | None, list[st
         elif relative.is_absolute() or ".." in relative.parts:
             reason = f"{clip!r} must be a file inside {media_dir} (no absolute path, no ..)"
             errors.append(at.error(("clips", i), reason))
-        elif not (media_dir / relative).is_file():
+        elif not _is_file(media_dir / relative):
             errors.append(at.error(("clips", i), f"file {clip!r} not found in {media_dir}"))
         else:
             clips.append(media_dir / relative)
@@ -175,3 +177,10 @@ def load_playlist(path: Path, media_dir: Path) -> tuple[Playlist | None, list[st
         select=spec.select,
     )
     return playlist, []
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a 300-byte name (ENAMETOOLONG), a NUL from an escape
+        return False

@@ -6,4 +6,5 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN passes every `ge`/`le` (all comparisons are false) and inf is no time to wait.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from controller.config.checks import schema_messages
 from controller.config.devices import DisplayConfig, OnbonDisplayConfig
+from controller.config.schema_errors import schema_messages
 from controller.config.section import Section
 from controller.config.types import Duration
 from controller.config.yamlio import YamlError, read_mapping
@@ -18,7 +18,9 @@ from controller.config.yamlio import YamlError, read_mapping
 
 class SloganEntry(Section):
     text: str = Field(min_length=1, description="What the screen shows.")
-    dwell_s: Duration | None = Field(None, description="Overrides led.dwell_s for this slogan.")
+    dwell_s: Duration | None = Field(
+        None, ge=1, le=3600, description="Overrides led.dwell_s for this slogan (1..3600 s)."
+    )
     color: Literal["red", "green", "yellow"] | None = Field(None, description="Text colour.")
     valid_from: datetime | None = Field(None, description="Shown from (station time).")
     valid_until: datetime | None = Field(None, description="Shown until (station time).")

@@ -31,7 +31,8 @@ def parse_duration(value: Any) -> float:
             f"{short_repr(value)} 不是有限的时长 / {short_repr(value)} is not a finite duration"
         )
     if seconds < 0:
-        raise ValueError(f"{short_repr(value)} is negative; a duration must be zero or more")
+        shown = short_repr(value)
+        raise ValueError(f"{shown} 为负数 / {shown} is negative; a duration must be zero or more")
     if seconds > DURATION_MAX_S:
         raise ValueError(
             f"{seconds:g} 秒超过一周 / {seconds:g} s is more than a week; no duration is that long"
