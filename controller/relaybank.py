@@ -11,7 +11,7 @@ from datetime import datetime
 
 from controller.clock import Clock
 from controller.config.models import AmplifierConfig, ZoneConfig
-from drivers.relays.base import RelayDevice, RelayError
+from drivers.relays.base import RelayDevice, RelayError, RelayUnreachable
 
 log = logging.getLogger(__name__)
 # Told of every relay command: device id, 'confirmed' / 'commanded' / 'failed', seconds taken.
@@ -27,6 +27,9 @@ class ZoneSwitch:
     result: str
     at: datetime
     error: str | None = None
+    # Every failed relay said its command was never sent (broker or device unreachable): the
+    # zone may be switched again once they can be reached.
+    unreachable: bool = False
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -74,7 +77,11 @@ class RelayBank:
             if isinstance(r, BaseException) and not isinstance(r, RelayError):
                 log.error("zone %s: unexpected relay failure", zone.id, exc_info=r)
         if errors:
-            return ZoneSwitch(zone.id, on, "failed", self._clock.now(), "; ".join(errors))
+            unreachable = all(
+                isinstance(r, RelayUnreachable) for r in results if isinstance(r, BaseException)
+            )
+            at = self._clock.now()
+            return ZoneSwitch(zone.id, on, "failed", at, "; ".join(errors), unreachable)
         result = "confirmed" if all(r == "confirmed" for r in results) else "commanded"
         return ZoneSwitch(zone.id, on, result, self._clock.now())
 

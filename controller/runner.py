@@ -11,6 +11,7 @@ from typing import Any
 
 from controller.airing_tasks import AiringTasks, wait_event
 from controller.clock import mono_to_wall, wall_to_mono
+from controller.late_zones import LateZones
 from controller.onair import (
     AiringState,
     RunKind,
@@ -54,6 +55,7 @@ class AiringRunner:
         # Every background task of this airing (dead-man re-arm, blackout cuts): run() does not
         # return before each of them has finished (DESIGN.md §2.10: no task outlives its airing).
         self._tasks = AiringTasks()
+        self.late = LateZones(self)  # zones whose relays could not be reached at switch-on
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
             self.state.zones[plan.zone] = ZoneLive(zones[plan.zone], plan.end)
@@ -92,7 +94,7 @@ class AiringRunner:
             if live is not None and plan.status == "cut" and plan.end < live.end:
                 live.end = plan.end
                 if live.on_air:
-                    self._spawn_cut(live)
+                    self.spawn_cut(live)
             plans.append(plan)
         old_end = self.airing.audio_end
         self.airing = replace(fresh, zones=tuple(plans))
@@ -114,6 +116,7 @@ class AiringRunner:
 
     def _close_for_shutdown(self) -> None:
         store = self.ctx.store
+        self.late.close_unreached()
         if self.state.audio_start is not None:
             store.close_open(self.airing.id, "stopped", SHUTDOWN_STOPPED, audio_end=self._now_iso())
         else:
@@ -167,16 +170,19 @@ class AiringRunner:
             return
         self.state.phase = "zones_on"
         live = await self._zones_on()
-        if not live:
+        if not live and not self.late.waiting:
             return
         if self._ending is not None:
             await self._finish(None)
             return
         self.state.phase = "on_air"
         rearm = self._tasks.spawn(self._rearm_loop, f"re-arm {a.id}")
+        reach = (
+            self._tasks.spawn(self.late.loop, f"late zones {a.id}") if self.late.waiting else None
+        )
         for z in live:
             if z.end < a.audio_end:
-                self._spawn_cut(z)
+                self.spawn_cut(z)
         try:
             result = await self._play(previous)
         except BaseException:
@@ -189,6 +195,8 @@ class AiringRunner:
         finally:
             # Stopped and awaited before any zone or amplifier goes off: a re-arm that ran on
             # after the chain's OFF would switch the amplifiers back on (issue 9).
+            if reach is not None:
+                await self._tasks.halt(reach)
             await self._tasks.halt(rearm)
         self.state.phase = "closing"
         await self._finish(result)
@@ -204,7 +212,10 @@ class AiringRunner:
             zone = self.state.zones[sw.zone]
             zone.relay = sw.result
             self._record_switch(sw)
-            if sw.result == "failed":
+            if sw.result == "failed" and sw.unreachable:
+                self.late.add(zone, sw.error or "")  # switched on late if it can be reached
+                del self.state.zones[sw.zone]
+            elif sw.result == "failed":
                 reason = f"继电器未确认 / relay: {sw.error}"
                 self.ctx.store.close_open(a.id, "failed", reason, zones=[sw.zone])
                 del self.state.zones[sw.zone]
@@ -262,6 +273,7 @@ class AiringRunner:
         )
         if result is not None:
             store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
+        self.late.close_unreached()
         if self._ending is not None:
             ended_as, why, keep = self._ending
             await self._zones_off([z for z in live if z.zone.id not in keep], handed=keep)
@@ -280,6 +292,9 @@ class AiringRunner:
                     reason = f"静默期 / blackout: {plan.blackout}"
                     store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
             notes = [*self.notes, *([str(result.error)] if result.error else [])]
+            for zone_id in sorted(self.late.late_s):
+                late_notes = "; ".join([*notes, self.late.note(zone_id) or ""])
+                store.close_open(a.id, outcome, late_notes, zones=[zone_id], audio_end=end_wall)
             store.close_open(a.id, outcome, "; ".join(notes), audio_end=end_wall)
         else:
             store.close_open(
@@ -312,7 +327,7 @@ class AiringRunner:
                     self.airing.id, [zone_id], relay_off_at=self._now_iso(), relay_off="handed_over"
                 )
 
-    def _spawn_cut(self, zone: ZoneLive) -> None:
+    def spawn_cut(self, zone: ZoneLive) -> None:
         async def cut(stop: asyncio.Event) -> None:
             await self._cut_at(zone, stop)
 
@@ -376,6 +391,13 @@ class AiringRunner:
 
     def _record_switch(self, sw: ZoneSwitch) -> None:
         record_switch(self.ctx.store, self.airing.id, sw)
+
+    def reach_now(self) -> None:
+        """The broker is back: zones not yet reached are tried at once."""
+        self.late.kick()
+
+    def deadman_until(self, until: datetime) -> float:
+        return self._deadman(until)
 
     def _deadman(self, until: datetime) -> float:
         left = (until - self.ctx.clock.now()).total_seconds()

@@ -96,16 +96,39 @@ class Station:
             log.error("shutdown safe state: %s", error)
 
     def on_mqtt_connection(self, connected: bool) -> None:
-        """Back on the broker with nothing on air: drive every relay to its safe state again,
-        in case an OFF was lost while the broker was unreachable."""
-        if connected and self.started and not self.runners:
-            task = asyncio.create_task(self._safe_state("reconnect"))
-            self._side_tasks.add(task)
-            task.add_done_callback(self._side_tasks.discard)
+        """Back on the broker: every relay no airing uses now is driven OFF again (an OFF may
+        have been lost while the broker was unreachable), and zones an airing could not reach
+        are switched on at once while its window is open."""
+        if not connected or not self.started:
+            return
+        for runner in list(self.runners.values()):
+            runner.reach_now()
+        task = asyncio.create_task(self._safe_state("reconnect", idle_only=True))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
-    async def _safe_state(self, why: str) -> None:
-        for error in await self.ctx.bank.drive_off(self._all_refs()):
+    async def _safe_state(self, why: str, idle_only: bool = False) -> None:
+        refs = set(self._all_refs())
+        if idle_only:
+            refs -= self._refs_in_use()
+        for error in await self.ctx.bank.drive_off(refs):
             log.error("%s safe state: %s", why, error)
+
+    def _refs_in_use(self) -> set[str]:
+        """Relays a running airing has on (or is switching), and the chain while powered."""
+        zones = {z.id: z for z in self.ctx.config.zones}
+        used: set[str] = set()
+        for runner in self.runners.values():
+            if runner.state.phase in ("done",):
+                continue
+            waiting = runner.state.phase in ("waking", "power_on", "zones_on")
+            for zone_id, live in runner.state.zones.items():
+                if live.on_air or waiting:
+                    used |= set(zones[zone_id].relays)
+            used |= {r for z in runner.late.waiting for r in zones[z].relays}
+        if self.ctx.chain.powered or self.runners:
+            used |= set(self.ctx.chain.refs)
+        return used
 
     # -- decisions -----------------------------------------------------------------------------
 

@@ -13,6 +13,11 @@ class RelayError(Exception):
     """A switch that did not happen, said in the operator's language (Chinese, then English)."""
 
 
+class RelayUnreachable(RelayError):
+    """The command was never sent (broker unreachable, device offline): nothing arrives late,
+    and the same switch may be tried again once the device can be reached."""
+
+
 def check_channel(device: str, channel: int, channels: int) -> None:
     """Raise RelayError unless `channel` is one of the device's 1..`channels`."""
     if not 1 <= channel <= channels:

@@ -18,6 +18,7 @@ from drivers.relays.base import (
     DeviceHealth,
     RelayDevice,
     RelayError,
+    RelayUnreachable,
     SwitchResult,
     check_channel,
 )
@@ -144,7 +145,8 @@ class ShellyRelay:
         if self._available is False:
             raise self._fail(
                 f"继电器 {self._cfg.id} 离线，第{channel}路 未{zh} / "
-                f"relay {name} not switched {en}: device offline (<prefix>/online false)"
+                f"relay {name} not switched {en}: device offline (<prefix>/online false)",
+                RelayUnreachable,
             )
         if on:
             await self._refuse_unsafe(channel)
@@ -157,7 +159,9 @@ class ShellyRelay:
                     raise self._fail(
                         f"继电器 {self._cfg.id} 第{channel}路 未{zh}："
                         "MQTT 服务器不可达，命令未发送 / "
-                        f"relay {name} not switched {en}: MQTT broker unreachable, command not sent"
+                        f"relay {name} not switched {en}: MQTT broker unreachable, "
+                        "command not sent",
+                        RelayUnreachable,
                     ) from exc
                 except _DeviceRefused as exc:
                     raise self._fail(
@@ -187,9 +191,12 @@ class ShellyRelay:
         if fault is None and not self._probe.read:
             fault = ("设备设置未读到", "device settings not read")
         if fault is not None:
+            # Cut off from the broker the config could not be read: try again once it is back.
+            kind = RelayError if self._mqtt.is_connected else RelayUnreachable
             raise self._fail(
                 f"继电器 {self._cfg.id} 第{channel}路 未开启：{fault[0]} / "
-                f"relay {self._cfg.id}:{channel} not switched ON: {fault[1]}"
+                f"relay {self._cfg.id}:{channel} not switched ON: {fault[1]}",
+                kind,
             )
 
     def status(self, channel: int) -> ChannelStatus:
@@ -248,10 +255,10 @@ class ShellyRelay:
             raise _DeviceRefused(f"{reply.code}: {reply.message}")
         return reply
 
-    def _fail(self, message: str) -> RelayError:
+    def _fail(self, message: str, kind: type[RelayError] = RelayError) -> RelayError:
         self._last_error = message
         log.error("%s", message)
-        return RelayError(message)
+        return kind(message)
 
     def _check_channel(self, channel: int) -> None:
         check_channel(self._cfg.id, channel, self._cfg.channels)

@@ -19,7 +19,14 @@ from drivers.protocols.tasmota import (
     encode_pulsetime,
 )
 from drivers.protocols.tasmota_settings import TasmotaSettings
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
+from drivers.relays.base import (
+    ChannelStatus,
+    DeviceHealth,
+    RelayError,
+    RelayUnreachable,
+    SwitchResult,
+    check_channel,
+)
 from drivers.relays.tasmota_probe import SettingsProbe
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
@@ -106,7 +113,8 @@ class TasmotaRelay:
         if self._available is False:
             raise self._fail(
                 f"继电器 {self._cfg.id} 离线，第{channel}路 未{zh} / "
-                f"relay {name} not switched {en}: device offline (LWT)"
+                f"relay {name} not switched {en}: device offline (LWT)",
+                RelayUnreachable,
             )
         pulse = self._pulse(channel, on, deadman_s)
         if on:
@@ -122,7 +130,9 @@ class TasmotaRelay:
                     raise self._fail(
                         f"继电器 {self._cfg.id} 第{channel}路 未{zh}："
                         "MQTT 服务器不可达，命令未发送 / "
-                        f"relay {name} not switched {en}: MQTT broker unreachable, command not sent"
+                        f"relay {name} not switched {en}: MQTT broker unreachable, "
+                        "command not sent",
+                        RelayUnreachable,
                     ) from exc
                 if not miss:
                     return SwitchResult(channel, on, "confirmed", at, attempt)
@@ -178,9 +188,12 @@ class TasmotaRelay:
         if fault is None and not self._probe.read:
             fault = ("设备设置未读到", "device settings not read")
         if fault is not None:
+            # Cut off from the broker the settings could not be read: try again once it is back.
+            kind = RelayError if self._mqtt.is_connected else RelayUnreachable
             raise self._fail(
                 f"继电器 {self._cfg.id} 第{channel}路 未开启：{fault[0]} / "
-                f"relay {name} not switched ON: {fault[1]}"
+                f"relay {name} not switched ON: {fault[1]}",
+                kind,
             )
         shared = self._probe.settings.channel_fault(channel) if deadman else None
         if shared is not None:
@@ -227,10 +240,10 @@ class TasmotaRelay:
     def _publish(self, topic: str, payload: str) -> None:
         self._mqtt.publish(topic, payload, qos=1, retain=False)
 
-    def _fail(self, message: str) -> RelayError:
+    def _fail(self, message: str, kind: type[RelayError] = RelayError) -> RelayError:
         self._last_error = message
         log.error("%s", message)
-        return RelayError(message)
+        return kind(message)
 
     def _check_channel(self, channel: int) -> None:
         check_channel(self._cfg.id, channel, self._cfg.channels)

@@ -1,0 +1,47 @@
+"""Broker loss over the switch-on moment (issue 9, item 5): the daemon process, a real
+Mosquitto that is stopped and started again, Tasmota doubles. The ON that could not be sent
+is never replayed, but once the broker is back inside the airing's window a fresh ON with a
+fresh dead-man goes out, the record says how late, and everything is off at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from doubles.tasmota import TasmotaDouble
+from peers.daemon import station_time, wait_until
+from peers.mosquitto import Mosquitto
+from test_daemon_e2e import POSTROLL, PREROLL, SETTLE, Rig, powers, slot
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_zones_come_on_late_when_the_broker_returns_inside_the_window(
+    tmp_path: Path, mosquitto_private: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]
+) -> None:
+    rig = Rig(tmp_path, mosquitto_private, make_tasmota)
+    try:
+        t = station_time(10)
+        rig.config([slot("午间", t, 6)])
+        rig.daemon.start()
+        wait_until(t, -(PREROLL + 2 * SETTLE + 1.5))  # before the amplifiers' switch-on
+        mosquitto_private.stop()
+        wait_until(t, 0.5)  # the broker is back half a second after the planned start
+        mosquitto_private.start()
+        back = t.timestamp() + 0.5
+        wait_until(t, 6 + POSTROLL + 2.0)
+        for zone in (rig.east, rig.west):
+            ons = [x for x in powers(zone, "ON") if x > t.timestamp() - PREROLL - 3]
+            assert ons and all(x >= back for x in ons), ons  # fresh ONs only, after the return
+            assert ons[0] < t.timestamp() + 6  # inside the window
+            assert not zone.power()  # off again at the end
+        assert rig.rack.power(1) is False and rig.rack.power(2) is False
+        rows = {r["zone"]: r for r in rig.station.rows()}
+        for zone_id in ("east", "west"):
+            row = rows[zone_id]
+            assert row["outcome"] == "aired", (row, rig.daemon.log())
+            assert row["relay_on"] == "confirmed"
+            assert "秒开启" in row["reason"] and "s late" in row["reason"], row["reason"]
+    finally:
+        rig.daemon.stop()
