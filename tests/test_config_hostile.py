@@ -551,3 +551,25 @@ def test_an_onbon_font_the_card_does_not_have(tmp_path: Path) -> None:
 def test_the_shipped_config_passes_the_new_bounds() -> None:
     loaded = load_config(Path(__file__).parent.parent / "config.yaml")
     assert loaded.config.schedule.rearm_s <= loaded.config.schedule.deadman_margin_s
+
+
+LARGEST = {
+    "one long value": "a: " + "x" * (MAX_BYTES - 10),
+    "a comment": "#" * (MAX_BYTES - 10) + "\na: 1\n",
+    "short list items": "a:\n" + "- a\n" * ((MAX_BYTES - 10) // 4),
+    "keys": "".join(f"k{i}: {i}\n" for i in range(MAX_BYTES // 12)),
+    "anchors and aliases": "".join(f"k{i}: [&x{i} {i}, *x{i - 1}]\n" for i in range(1, 4500)),
+    "timestamps": "a: [" + "2027-06-07T08:00:00+08:00," * (MAX_BYTES // 27) + "]\n",
+}
+
+
+@pytest.mark.parametrize("text", LARGEST.values(), ids=LARGEST)
+def test_the_largest_files_allowed_are_still_quick(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("x: &x0 1\n" + text if "*x" in text else text, encoding="utf-8")
+    assert len(path.read_bytes()) <= MAX_BYTES
+    found: list[list[str]] = []
+    seconds, peak = measured(lambda: found.append(messages_of(path)))
+    assert all(LINE_PREFIX.match(m) for m in found[0])
+    assert seconds < TIME_LIMIT_S
+    assert peak < MEMORY_LIMIT
