@@ -36,6 +36,21 @@ def mono_to_wall(clock: Clock, mono: float) -> datetime:
     return clock.now() + timedelta(seconds=mono - clock.monotonic())
 
 
+def wall_at(clock: Clock, mono: float) -> datetime:
+    """Like mono_to_wall, from a reading that no preemption split (bracketed, retried).
+
+    A thread descheduled between the wall and the monotonic read skews the pair by that long;
+    125 ms was seen on the event loop under CPU load.
+    """
+    for _ in range(3):
+        before = clock.monotonic()
+        wall = clock.now()
+        after = clock.monotonic()
+        if after - before < 0.001:
+            break
+    return wall - timedelta(seconds=(before + after) / 2 - mono)
+
+
 @dataclass(frozen=True)
 class ClockStep:
     """The wall clock moved `step_s` more (or less, if negative) than the monotonic clock."""

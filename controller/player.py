@@ -8,9 +8,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
-from controller.clock import Clock
+from controller.clock import Clock, wall_at
 from controller.decode import ClipDecoder
 from controller.envelope import Envelope
 from controller.player_run import PlayerRun, resolve
@@ -227,7 +226,7 @@ class Player:
                 # Later blocks are timed from the real start, so a late start stays
                 # late by the same amount instead of being rushed.
                 r.first = r.anchor = now
-                r.first_wall = self._wall_at(now)
+                r.first_wall = wall_at(self._clock, now)
             r.written, raw = r.written + n, b""
             if pad:
                 r.padded += n
@@ -259,9 +258,6 @@ class Player:
             log.error("airing %s: the first clip's decoder is stuck; killing it", r.program.label)
         r.drop_unaired()
         r.src.close(aired=r.sounded)
-
-    def _wall_at(self, mono: float) -> datetime:
-        return self._clock.now() - timedelta(seconds=self._clock.monotonic() - mono)
 
     def _take_requests(
         self, cuts: list[tuple[float, float]]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.clock import ClockStep, ClockStepWatch
+from controller.clock import ClockStep, ClockStepWatch, mono_to_wall, wall_at
 from controller.scheduler import Waker
 
 T0 = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
@@ -191,3 +191,22 @@ def test_the_poll_sees_a_real_step_of_the_injected_clock() -> None:
 
     asyncio.run(scenario())
     assert heard == [pytest.approx(90.0)]
+
+
+def test_wall_at_uses_a_reading_no_preemption_split() -> None:
+    class Preempted(SteppingClock):
+        """The thread loses the CPU for 0.2 s right after its first wall read."""
+
+        slow = 1
+
+        def now(self) -> datetime:
+            wall = self.wall
+            if self.slow:
+                self.slow -= 1
+                self.advance(0.2)
+            return wall
+
+    naive = Preempted()
+    assert mono_to_wall(naive, 999.0) == T0 - timedelta(seconds=1.2)  # skewed by the 0.2 s
+    clock = Preempted()
+    assert wall_at(clock, 999.0) == T0 - timedelta(seconds=1.0)
