@@ -12,6 +12,13 @@ from controller.planner import Airing
 ActionKind = Literal["start", "join", "missed"]
 
 
+NOT_RUNNING = "守护进程未运行 / daemon was not running"
+# The daemon was running but never woke for it (a wall-clock step, a wake-up far too late).
+MISSED_WHILE_RUNNING = (
+    "守护进程运行中未能按时唤醒（时钟跳变？）/ missed while the daemon was running "
+    "(wall-clock step or late wake-up)"
+)
+
 @dataclass(frozen=True)
 class Timing:
     preroll_s: float
@@ -40,6 +47,7 @@ def due_actions(
     timing: Timing,
     handled: Collection[str],
     alive_since: datetime | None,
+    missed_reason: str | None = None,
 ) -> list[Action]:
     """Airings that need the station now.
 
@@ -48,7 +56,7 @@ def due_actions(
     judge, one that came and went after it (the daemon was down) is recorded missed.
     """
     actions: list[Action] = []
-    for airing in airings:
+    for airing in airings:  # `missed_reason`: why an airing that came and went was missed
         if airing.id in handled or now < timing.wake_at(airing):
             continue
         left = (airing.audio_end - now).total_seconds()
@@ -67,5 +75,5 @@ def due_actions(
                 )
             )
         elif alive_since is not None and airing.start >= alive_since:
-            actions.append(Action("missed", airing, "守护进程未运行 / daemon was not running"))
+            actions.append(Action("missed", airing, missed_reason or NOT_RUNNING))
     return actions

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from controller.arbiter import arbitrate, handover
-from controller.decide import Action, Timing, due_actions
+from controller.decide import MISSED_WHILE_RUNNING, Action, Timing, due_actions
 from controller.onair import RunKind, RunnerContext, open_record
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
 from controller.runner import RESUME_LEAD_S, AiringRunner
@@ -300,7 +300,8 @@ class Station:
         handled |= set(self._tasks)
         handled -= exclude or set()
         airings = self.airings(now - LOOKAROUND, now + LOOKAROUND)
-        return due_actions(airings, now, self.timing, handled, self._alive_since)
+        why = MISSED_WHILE_RUNNING if self.started else None  # before: it was not running
+        return due_actions(airings, now, self.timing, handled, self._alive_since, why)
 
     def _act(self, actions: list[Action], orphans: set[str] | None = None) -> None:
         now = self.ctx.clock.now()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.decide import Timing, due_actions
+from controller.decide import MISSED_WHILE_RUNNING, Timing, due_actions
 from controller.planner import Airing, ZonePlan
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -49,6 +49,16 @@ def test_over_airing_is_missed_only_if_the_station_was_meant_to_be_watching() ->
     assert due_actions([airing()], now, TIMING, set(), T + timedelta(minutes=1)) == []
     (action,) = due_actions([airing()], now, TIMING, set(), T - timedelta(hours=1))
     assert action.kind == "missed" and "not running" in action.reason
+
+
+def test_an_airing_missed_while_running_does_not_blame_a_dead_daemon() -> None:
+    """After a wall-clock step the station may never have woken for an airing: the record must
+    not claim the daemon was down (issue 9: a false reason after a clock step)."""
+    now = T + timedelta(hours=2)
+    since = T - timedelta(hours=1)  # this process has been running since then
+    (action,) = due_actions([airing()], now, TIMING, set(), since, MISSED_WHILE_RUNNING)
+    assert action.kind == "missed" and action.reason == MISSED_WHILE_RUNNING
+    assert "not running" not in action.reason
 
 
 def test_join_uses_audio_end_of_a_cut_airing() -> None:
