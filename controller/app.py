@@ -126,7 +126,7 @@ def build_services(
     ffmpeg = low_priority_ffmpeg(find_ffmpeg(), run_dir, memory_mb)
     media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media, ffmpeg=ffmpeg)
     ctx = RunnerContext(cfg, clock, journal, bank, chain, loaded.playlists, new_player, media)
-    station = Station(ctx, Waker(cfg.station.tz))
+    station = Station(ctx, Waker(cfg.station.tz, clock=clock))
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)
     users, audit = UserStore(db), AuditLog(db, clock)

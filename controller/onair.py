@@ -43,6 +43,8 @@ class RunnerContext:
     # when an airing's audio is over (so a displaced airing resumes at once).
     next_zones: Callable[[AiringRunner], set[str]] | None = None
     on_air_free: Callable[[AiringRunner], None] | None = None
+    # Recent faults of the air (late starts, clock steps) for the status API: (when, text).
+    faults: list[tuple[datetime, str]] = field(default_factory=list)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.airing_tasks import AiringTasks, wait_event
-from controller.clock import mono_to_wall, wall_to_mono
+from controller.clock import wall_at, wall_to_mono
 from controller.late_zones import LateZones
 from controller.onair import (
     AiringState,
@@ -51,7 +51,8 @@ class AiringRunner:
         self._loop = asyncio.get_running_loop()
         # Set by end(): (outcome, reason, zones to leave on for the airing that takes over).
         self._ending: tuple[Outcome, str, set[str]] | None = None
-        self._ended = asyncio.Event()
+        self._rewait = asyncio.Event()  # set when ended or when the wall clock steps
+        self._end_mono: float | None = None  # the audio's last instant, once the player has it
         # Every background task of this airing (dead-man re-arm, blackout cuts): run() does not
         # return before each of them has finished (DESIGN.md §2.10: no task outlives its airing).
         self._tasks = AiringTasks()
@@ -76,7 +77,7 @@ class AiringRunner:
         if self._ending is not None or self.state.phase == "done":
             return
         self._ending = (outcome, reason, set(keep or ()))
-        self._ended.set()
+        self._rewait.set()
         if self.player is not None:
             self.player.stop()
 
@@ -243,6 +244,7 @@ class AiringRunner:
                 fade_s = min(fade_s, gap_s)
             total = round((a.audio_end - start).total_seconds() * rate)
             suffix = {"join": "-join", "resume": "-resume"}.get(self.kind)
+            self._end_mono = wall_to_mono(self.ctx.clock, start) + max(total, 0) / rate
             program = Program(
                 clips=tuple(programme.clips),
                 gap_s=gap_s,
@@ -257,19 +259,20 @@ class AiringRunner:
             self.player.start(program)
             if self._ending is not None:  # ended while waiting for the output
                 self.player.stop()
-            result: PlayResult | None = await asyncio.to_thread(self.player.wait)
-        assert result is not None  # wait() without a timeout always returns the result
-        return result
+            # Awaited on the loop, not in the shared thread pool (which the API may exhaust).
+            return await self.player.wait_async()
 
     async def _finish(self, result: PlayResult | None) -> None:
         a, store = self.airing, self.ctx.store
         live = [z for z in self.state.zones.values() if z.on_air]
         tz = self.ctx.config.station.tz
-        last = result.last_frame_mono if result else None
+        # The end is the first frame plus the frames written: a wall-clock step during the
+        # airing can never make the record show an impossible length (issue 9).
+        ended = result.audio_end_wall if result else None
+        if ended is None and result is not None and result.last_frame_mono is not None:
+            ended = wall_at(self.ctx.clock, result.last_frame_mono)
         end_wall = (
-            mono_to_wall(self.ctx.clock, last).astimezone(tz).isoformat(timespec="microseconds")
-            if last is not None
-            else self._now_iso()
+            ended.astimezone(tz).isoformat(timespec="microseconds") if ended else self._now_iso()
         )
         if result is not None:
             store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
@@ -380,8 +383,10 @@ class AiringRunner:
         a, store = self.airing, self.ctx.store
         zones = [z.zone.id for z in self.state.zones.values() if z.on_air]
         if isinstance(event, AudioStarted):
-            self.state.audio_start = mono_to_wall(self.ctx.clock, event.first_frame_mono)
-            start = self.state.audio_start.astimezone(self.ctx.config.station.tz)
+            first = event.first_frame_wall or wall_at(self.ctx.clock, event.first_frame_mono)
+            self.state.audio_start = first
+            self._note_late_start(event)
+            start = first.astimezone(self.ctx.config.station.tz)
             store.update(
                 a.id, zones, audio_start=start.isoformat(timespec="microseconds"), state="on_air"
             )
@@ -400,14 +405,45 @@ class AiringRunner:
         return self._deadman(until)
 
     def _deadman(self, until: datetime) -> float:
-        left = (until - self.ctx.clock.now()).total_seconds()
+        """Seconds the device keeps the relay on by itself: to `until` plus the margin. Once
+        the audio's end is known on the monotonic clock it counts from there, so a wall-clock
+        step cannot shorten the dead-man under a running airing."""
+        if self._end_mono is not None:
+            beyond = (until - self.airing.audio_end).total_seconds()
+            left = self._end_mono + beyond - self.ctx.clock.monotonic()
+        else:
+            left = (until - self.ctx.clock.now()).total_seconds()
         return max(left, 0.0) + self.ctx.config.schedule.deadman_margin_s
 
+    def clock_stepped(self, step_s: float) -> None:
+        """The wall clock stepped: waits are computed again, and the record says so."""
+        self.notes.append(f"系统时钟跳变 {step_s:+.1f} 秒 / wall clock stepped {step_s:+.1f} s")
+        self._rewait.set()
+
+    def _note_late_start(self, event: AudioStarted) -> None:
+        if event.late_cause is not None:
+            late = event.late_ms or 0.0
+            self.notes.append(
+                f"迟播 {late:.0f} 毫秒 / late start {late:.0f} ms: {event.late_cause}"
+            )
+            self.ctx.faults.append(
+                (self.ctx.clock.now(), f"播出 {self.airing.id} 迟播 {late:.0f} 毫秒 / late "
+                 f"start {late:.0f} ms: {event.late_cause}")
+            )  # fmt: skip
+            del self.ctx.faults[:-50]
+        if event.padded_frames:
+            pad = event.padded_frames / self.ctx.config.audio.sample_rate
+            self.notes.append(f"开头静音 {pad:.2f} 秒 / began with {pad:.2f} s of silence")
+
     async def _wait_until(self, when: datetime) -> bool:
-        """Sleep until `when` unless the airing is ended first; False if it was."""
-        delay = (when - self.ctx.clock.now()).total_seconds()
-        if delay > 0 and self._ending is None:
-            await wait_event(self._ended, delay)
+        """Sleep until `when` unless the airing is ended first; False if it was. A wall-clock
+        step wakes the wait so that it is measured again against the new time."""
+        while self._ending is None:
+            delay = (when - self.ctx.clock.now()).total_seconds()
+            if delay <= 0:
+                break
+            self._rewait.clear()
+            await wait_event(self._rewait, delay)
         return self._ending is None
 
     def _now_iso(self) -> str:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from controller.arbiter import arbitrate, handover
+from controller.clock import ClockStep
 from controller.decide import MISSED_WHILE_RUNNING, Action, Timing, due_actions
 from controller.onair import RunKind, RunnerContext, open_record
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
@@ -44,6 +45,7 @@ class Station:
         self.timing = Timing(cfg.schedule.preroll_s, ctx.chain.settle_s, cfg.schedule.min_join_s)
         self.started = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        waker.on_clock_step(self._on_clock_step)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -129,6 +131,20 @@ class Station:
         if self.ctx.chain.powered or self.runners:
             used |= set(self.ctx.chain.refs)
         return used
+
+    def _on_clock_step(self, step: ClockStep) -> None:
+        """NTP stepped the wall clock: running airings measure their waits again and note it,
+        wakes are planned afresh (the waker runs a reconcile at once)."""
+        log.warning("wall clock stepped %+.1f s", step.step_s)
+        self.ctx.faults.append(
+            (step.wall_after, f"系统时钟跳变 {step.step_s:+.1f} 秒 / wall clock stepped "
+             f"{step.step_s:+.1f} s")
+        )  # fmt: skip
+        del self.ctx.faults[:-50]
+        for runner in list(self.runners.values()):
+            runner.clock_stepped(step.step_s)
+        if self.started:
+            self._plan_wakes(self.ctx.clock.now())
 
     # -- decisions -----------------------------------------------------------------------------
 

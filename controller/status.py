@@ -35,6 +35,11 @@ def station_status(svc: Services) -> dict[str, Any]:
         "displays": svc.rotator.status(),
         "mqtt": svc.mqtt.health() if svc.mqtt else None,
         "record": _record(svc),
+        "faults": [
+            {"at": at.astimezone(tz).isoformat(timespec="seconds"), "text": text}
+            for at, text in svc.station.ctx.faults[-10:]
+            if now - at < timedelta(days=1)
+        ],
     }
 
 

@@ -45,6 +45,16 @@ def test_file_output_keeps_exactly_the_bytes_given(tmp_path: Path) -> None:
         assert wav.readframes(20000) == data
 
 
+def test_a_kill_before_the_first_frame_leaves_a_valid_empty_wav(tmp_path: Path) -> None:
+    out = FileOutput(tmp_path)
+    out.open(FMT, "早间")
+    path = next(tmp_path.glob("*.wav"))  # as a kill -9 would leave it: never closed
+    assert path.stat().st_size == 44
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (2, 48000, 0)
+    out.close()
+
+
 def test_file_output_never_overwrites_a_recording(tmp_path: Path) -> None:
     out = FileOutput(tmp_path)
     paths = []

@@ -7,6 +7,7 @@ import re
 import time
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 from drivers.audio.base import PcmFormat
 
@@ -31,6 +32,7 @@ class FileOutput:
         self.dir = Path(dir)
         self.keep_days = keep_days
         self._wav: wave.Wave_write | None = None
+        self._raw: BinaryIO | None = None
         self._path: Path | None = None
 
     def open(self, fmt: PcmFormat, label: str) -> None:
@@ -39,11 +41,16 @@ class FileOutput:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.prune()
         path = self._free_path(sanitise_label(label))
-        wav = wave.open(str(path), "wb")  # noqa: SIM115 (stays open for the whole airing)
+        raw = path.open("wb")  # stays open for the whole airing
+        wav = wave.open(raw, "wb")  # noqa: SIM115 (closed in close())
         wav.setnchannels(fmt.channels)
         wav.setsampwidth(fmt.sample_width)
         wav.setframerate(fmt.sample_rate)
-        self._wav, self._path = wav, path
+        # The header now, not with the first frame: a kill before audio leaves a valid WAV of
+        # 0 frames, never a 0-byte file that no player opens (issue 9).
+        wav.writeframes(b"")
+        raw.flush()
+        self._wav, self._path, self._raw = wav, path, raw
 
     def write(self, pcm: bytes) -> None:
         if self._wav is None:
@@ -53,10 +60,12 @@ class FileOutput:
         self._wav.writeframes(pcm)
 
     def close(self) -> Path | None:
-        wav, path = self._wav, self._path
-        self._wav = self._path = None
+        wav, path, raw = self._wav, self._path, self._raw
+        self._wav = self._path = self._raw = None
         if wav is not None:
             wav.close()
+        if raw is not None:
+            raw.close()  # wave closes only the files it opened itself
         return path
 
     def prune(self) -> list[Path]:

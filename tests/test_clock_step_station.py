@@ -1,0 +1,83 @@
+"""A wall-clock step during an airing (NTP correcting a drifted PC, issue 9 item 6): the
+record's length stays the frames' length, the dead-man is not shortened, the step is noted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from peers.daemon import SH, StationDir
+
+from controller.app import build_services
+from controller.config import load_config
+from controller.status import station_status
+from drivers.relays.fake import FakeRelay
+
+
+class SteppingClock:
+    """The real clocks, with a wall clock an NTP daemon may step."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@pytest.mark.parametrize("step_s", [90.0, -90.0])
+def test_a_step_mid_airing_keeps_the_length_and_the_dead_man(
+    tmp_path: Path, step_s: float
+) -> None:
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=3)
+    station = StationDir(tmp_path)
+    station.write_config(
+        {
+            "audio": {"output": {"type": "null"}, "fade_out_s": 0.2},
+            "relays": [{"id": "v", "type": "fake", "channels": 2}],
+            "amplifiers": [{"relay": "v:2"}],
+            "zones": [{"id": "east", "name": "东村", "relays": ["v:1"]}],
+            "schedule": {
+                "preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 1, "rearm_s": 0.3,
+                "deadman_margin_s": 3,
+                "slots": [{"name": "午间", "start": f"{start:%H:%M:%S}", "duration": "4s",
+                           "playlist": "p"}],
+            },
+        }
+    )  # fmt: skip
+    clock = SteppingClock()
+
+    async def scenario() -> tuple[list[float], list[str]]:
+        svc = build_services(load_config(station.root / "config.yaml"), clock=clock)
+        fake = svc.relays["v"]
+        assert isinstance(fake, FakeRelay)
+        await svc.start()
+        await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 1.0)
+        clock.offset += timedelta(seconds=step_s)  # one second into the airing
+        deadmen = []
+        for _ in range(6):  # the re-arms after the step
+            await asyncio.sleep(0.3)
+            deadmen.append(fake._deadman_s.get(1, 0.0))
+        await asyncio.sleep(3.0)  # the audio's end by its frames, and the postroll
+        faults = [f["text"] for f in station_status(svc)["faults"]]
+        await svc.stop()
+        return deadmen, faults
+
+    deadmen, faults = asyncio.run(scenario())
+    (row,) = station.rows()
+    assert row["outcome"] == "aired", row
+    length = (
+        datetime.fromisoformat(row["audio_end"]) - datetime.fromisoformat(row["audio_start"])
+    ).total_seconds()
+    assert row["frames"] == 4 * 48000
+    assert abs(length - 4.0) < 0.01, length  # never 94 s or -86 s
+    assert "时钟跳变" in row["reason"] and "wall clock stepped" in row["reason"]
+    assert any("时钟跳变" in f for f in faults)
+    # the dead-man still covers what is left of the audio (≈ 1.5-3 s) plus the 3 s margin
+    assert min(deadmen[:4]) > 3.0 + 1.0, deadmen
+    assert max(deadmen) < 3.0 + 4.0, deadmen
