@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from peers.daemon import SH, StationDir
+from peers.fake_station import slot, two_zone_station
 
 from controller.airing_tasks import AiringTasks, wait_event
 from controller.app import Services, build_services
@@ -66,24 +67,7 @@ class SwallowingRelay:
 
 
 def write_station(tmp: Path, start: datetime, seconds: float, rearm_s: float) -> StationDir:
-    station = StationDir(tmp)
-    station.write_config(
-        {
-            "audio": {"output": {"type": "null"}, "fade_out_s": 0.2},
-            "relays": [{"id": "v", "type": "fake", "channels": 3}],
-            "amplifiers": [{"relay": "v:3"}],
-            "zones": [
-                {"id": "east", "name": "东村", "relays": ["v:1"]},
-                {"id": "west", "name": "西村", "relays": ["v:2"]},
-            ],
-            "schedule": {
-                "preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 1, "rearm_s": rearm_s,
-                "slots": [{"name": "午间", "start": f"{start:%H:%M:%S}",
-                           "duration": f"{seconds}s", "playlist": "p"}],
-            },
-        }
-    )  # fmt: skip
-    return station
+    return two_zone_station(tmp, [slot("午间", start, seconds)], min_join_s=1, rearm_s=rearm_s)
 
 
 def swallowing(svc: Services, confirm_s: float) -> tuple[FakeRelay, SwallowingRelay]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from peers.daemon import SH, StationDir
+from peers.fake_station import slot, two_zone_station
 
 from controller.app import Services, build_services
 from controller.asrun_journal import AsRunJournal
@@ -26,24 +27,7 @@ from drivers.relays.fake import FakeRelay
 
 
 def write_station(root: Path, start: datetime, seconds: float) -> StationDir:
-    station = StationDir(root)
-    station.write_config(
-        {
-            "audio": {"output": {"type": "null"}, "fade_out_s": 0.2},
-            "relays": [{"id": "v", "type": "fake", "channels": 3}],
-            "amplifiers": [{"relay": "v:3"}],
-            "zones": [
-                {"id": "east", "name": "东村", "relays": ["v:1"]},
-                {"id": "west", "name": "西村", "relays": ["v:2"]},
-            ],
-            "schedule": {
-                "preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 1,
-                "slots": [{"name": "午间", "start": f"{start:%H:%M:%S}",
-                           "duration": f"{seconds}s", "playlist": "p"}],
-            },
-        }
-    )  # fmt: skip
-    return station
+    return two_zone_station(root, [slot("午间", start, seconds)], min_join_s=1)
 
 
 async def until(moment: datetime) -> None:

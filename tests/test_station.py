@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from peers.daemon import SH, StationDir
+from peers.fake_station import slot, two_zone_station
 
 from controller.app import Services, build_services
 from controller.config import load_config
@@ -18,24 +19,7 @@ from drivers.relays.fake import FakeRelay
 
 
 def write_station(tmp: Path, slots: list[dict[str, Any]]) -> StationDir:
-    station = StationDir(tmp)
-    station.write_config(
-        {
-            "audio": {"output": {"type": "null"}, "fade_out_s": 0.2},
-            "relays": [{"id": "v", "type": "fake", "channels": 3}],
-            "amplifiers": [{"relay": "v:3"}],
-            "zones": [
-                {"id": "east", "name": "东村", "relays": ["v:1"]},
-                {"id": "west", "name": "西村", "relays": ["v:2"]},
-            ],
-            "schedule": {"preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 60, "slots": slots},
-        }
-    )
-    return station
-
-
-def slot(name: str, start: datetime, seconds: float) -> dict[str, Any]:
-    return {"name": name, "start": f"{start:%H:%M:%S}", "duration": f"{seconds}s", "playlist": "p"}
+    return two_zone_station(tmp, slots)
 
 
 def services(station: StationDir) -> Services:
