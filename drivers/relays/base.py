@@ -27,6 +27,22 @@ def check_channel(device: str, channel: int, channels: int) -> None:
         )
 
 
+def settings_refusal(
+    device: str, channel: int, fault: tuple[str, str] | None, read: bool, connected: bool
+) -> RelayError | None:
+    """Why an ON is refused while the device's settings are unread or unsafe (None: it is not).
+    Cut off from the broker the settings could not be read: that one is tried again later."""
+    if fault is None and not read:
+        fault = ("设备设置未读到", "device settings not read")
+    if fault is None:
+        return None
+    kind = RelayError if connected else RelayUnreachable
+    return kind(
+        f"继电器 {device} 第{channel}路 未开启：{fault[0]} / "
+        f"relay {device}:{channel} not switched ON: {fault[1]}"
+    )
+
+
 @dataclass(frozen=True)
 class SwitchResult:
     """What a device said about a switch: `confirmed` (it replied) or `commanded` (write-only)."""

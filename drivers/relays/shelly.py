@@ -21,6 +21,7 @@ from drivers.relays.base import (
     RelayUnreachable,
     SwitchResult,
     check_channel,
+    settings_refusal,
 )
 from drivers.relays.shelly_confirm import mismatch, stale_timer
 from drivers.relays.shelly_probe import ShellyProbe
@@ -187,17 +188,11 @@ class ShellyRelay:
     async def _refuse_unsafe(self, channel: int) -> None:
         """Raise unless the device's switch config was read and leaves OFF meaning OFF."""
         await self._probe.ready()
-        fault = self._probe.fault()
-        if fault is None and not self._probe.read:
-            fault = ("设备设置未读到", "device settings not read")
-        if fault is not None:
-            # Cut off from the broker the config could not be read: try again once it is back.
-            kind = RelayError if self._mqtt.is_connected else RelayUnreachable
-            raise self._fail(
-                f"继电器 {self._cfg.id} 第{channel}路 未开启：{fault[0]} / "
-                f"relay {self._cfg.id}:{channel} not switched ON: {fault[1]}",
-                kind,
-            )
+        refusal = settings_refusal(
+            self._cfg.id, channel, self._probe.fault(), self._probe.read, self._mqtt.is_connected
+        )
+        if refusal is not None:
+            raise self._fail(str(refusal), type(refusal))
 
     def status(self, channel: int) -> ChannelStatus:
         self._check_channel(channel)

@@ -26,6 +26,7 @@ from drivers.relays.base import (
     RelayUnreachable,
     SwitchResult,
     check_channel,
+    settings_refusal,
 )
 from drivers.relays.tasmota_probe import SettingsProbe
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
@@ -184,17 +185,11 @@ class TasmotaRelay:
         """Raise unless the device's settings are read and leave the dead-man working."""
         await self._probe.ready()
         name = f"{self._cfg.id}:{channel}"
-        fault = self._probe.fault()
-        if fault is None and not self._probe.read:
-            fault = ("设备设置未读到", "device settings not read")
-        if fault is not None:
-            # Cut off from the broker the settings could not be read: try again once it is back.
-            kind = RelayError if self._mqtt.is_connected else RelayUnreachable
-            raise self._fail(
-                f"继电器 {self._cfg.id} 第{channel}路 未开启：{fault[0]} / "
-                f"relay {name} not switched ON: {fault[1]}",
-                kind,
-            )
+        refusal = settings_refusal(
+            self._cfg.id, channel, self._probe.fault(), self._probe.read, self._mqtt.is_connected
+        )
+        if refusal is not None:
+            raise self._fail(str(refusal), type(refusal))
         shared = self._probe.settings.channel_fault(channel) if deadman else None
         if shared is not None:
             raise self._fail(
