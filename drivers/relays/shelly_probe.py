@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from drivers.protocols import shelly as rpc
+from drivers.relays.probe_base import DeviceProbe
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ Call = Callable[[rpc.RpcRequest], Awaitable[rpc.RpcResult]]
 Words = tuple[str, str]
 
 
-class ShellyProbe:
+class ShellyProbe(DeviceProbe):
     """The device clock's offset from ours and whether its switch config is safe; one task per
     online period, owned here and cancelled with the driver."""
 
@@ -31,54 +31,17 @@ class ShellyProbe:
         fix: bool,
         timeout_s: float,
     ) -> None:
-        self._id, self._channels, self._codec, self._call = relay_id, channels, codec, call
+        super().__init__(relay_id)
+        self._channels, self._codec, self._call = channels, codec, call
         self._fix, self._timeout_s = fix, timeout_s
-        self.read = False
         self.offset_s: float | None = None  # device unixtime - our time.time()
         self.faults: list[Words] = []
-        self.problem: Words | None = None
-        self._task: asyncio.Task[None] | None = None
 
-    def restart(self) -> None:
-        self.forget()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"probe-{self._id}")
+    def _reset(self) -> None:
+        self.offset_s, self.faults = None, []
 
-    def forget(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self.read, self.offset_s, self.faults, self.problem = False, None, [], None
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def ready(self) -> None:
-        """Wait for the running probe or run one; a caller's cancellation leaves it running."""
-        if self.read:
-            return
-        if self._task is None or self._task.done():
-            self.restart()
-        task = self._task
-        assert task is not None
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not task.cancelled() or current is None or current.cancelling():
-                raise
-
-    def fault(self) -> Words | None:
-        if not self.read:
-            return self.problem
-        if not self.faults:
-            return None
-        return (
-            "设备设置不安全：" + "；".join(zh for zh, _ in self.faults),
-            "unsafe device setting: " + "; ".join(en for _, en in self.faults),
-        )
+    def _unsafe(self) -> list[Words]:
+        return self.faults
 
     async def _run(self) -> None:
         try:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from drivers.protocols.tasmota import TasmotaCodec, TasmotaEvent
 from drivers.protocols.tasmota_settings import TasmotaSettings, Words
+from drivers.relays.probe_base import DeviceProbe
 from drivers.transports.mqtt import MqttUnavailable
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, str], None]
 
 
-class SettingsProbe:
+class SettingsProbe(DeviceProbe):
     """One device's settings as last read; a probe task per online period, owned and cancelled."""
 
     def __init__(
@@ -30,65 +31,22 @@ class SettingsProbe:
         timeout_s: float,
         retries: int,
     ) -> None:
-        self._id, self._channels, self._codec, self._publish = relay_id, channels, codec, publish
+        super().__init__(relay_id)  # `read`: every query answered (and corrections confirmed)
+        self._channels, self._codec, self._publish = channels, codec, publish
         self._fix, self._timeout_s, self._retries = fix, timeout_s, retries
         self.settings = TasmotaSettings(channels)
-        self.read = False  # every query answered (and corrections confirmed, when fixing)
-        self.problem: Words | None = None  # why the last probe could not finish
         self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def absorb(self, event: TasmotaEvent) -> None:
         """A reply from the device; also after the probe, so a later change shows at once."""
         if self.settings.absorb(event):
             self._changed.set()
 
-    def restart(self) -> None:
-        """The device (re)appeared: what it said before may no longer hold. Ask again."""
-        self.forget()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"probe-{self._id}")
+    def _reset(self) -> None:
+        self.settings = TasmotaSettings(self._channels)
 
-    def forget(self) -> None:
-        """The device went away (or we lost the broker): its settings are unknown until re-read."""
-        if self._task is not None:
-            self._task.cancel()
-        self.settings, self.read, self.problem = TasmotaSettings(self._channels), False, None
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def ready(self) -> None:
-        """Wait for the running probe, or run one if none is; a cancelled caller leaves it be."""
-        if self.read:
-            return
-        task = self._task
-        if task is None or task.done():
-            self.restart()
-            task = self._task
-        assert task is not None
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not task.cancelled() or current is None or current.cancelling():
-                raise  # we are the one being cancelled
-            # else the probe was called off (device offline): `read` stays False, fault() says so
-
-    def fault(self) -> Words | None:
-        """What is wrong with the device as a whole, or None; unknown counts only once tried."""
-        if not self.read:
-            return self.problem
-        found = self.settings.faults()
-        if not found:
-            return None
-        return (
-            "设备设置不安全：" + "；".join(zh for zh, _ in found),
-            "unsafe device setting: " + "; ".join(en for _, en in found),
-        )
+    def _unsafe(self) -> list[Words]:
+        return self.settings.faults()
 
     async def _run(self) -> None:
         settings = self.settings
