@@ -5,7 +5,9 @@ fresh dead-man goes out, the record says how late, and everything is off at the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -43,5 +45,44 @@ def test_zones_come_on_late_when_the_broker_returns_inside_the_window(
             assert row["outcome"] == "aired", (row, rig.daemon.log())
             assert row["relay_on"] == "confirmed"
             assert "秒开启" in row["reason"] and "s late" in row["reason"], row["reason"]
+    finally:
+        rig.daemon.stop()
+
+
+def test_an_off_lost_in_an_outage_is_sent_again_on_reconnect_while_another_zone_airs(
+    tmp_path: Path, mosquitto_private: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]
+) -> None:
+    """West is cut by a blackout while the broker is down; its OFF could not be sent. When the
+    broker is back, west gets its OFF at once (not at its dead-man), and east airs on."""
+    rig = Rig(tmp_path, mosquitto_private, make_tasmota)
+    try:
+        t = station_time(10)
+        rig.config(
+            [slot("午间", t, 12)],
+            blackouts=[{
+                "name": "西村考点",
+                "start": f"{t + timedelta(seconds=3):%Y-%m-%dT%H:%M:%S}",
+                "end": f"{t + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
+                "zones": ["west"],
+            }],
+        )  # fmt: skip
+        rig.daemon.start()
+        wait_until(t, 2.0)
+        assert rig.east.power() and rig.west.power()
+        mosquitto_private.stop()  # over the blackout's start: west's OFF is lost
+        wait_until(t, 5.0)
+        mosquitto_private.start()
+        for zone in (rig.east, rig.west):
+            assert zone.wait_online(10)
+        back = time.time()
+        wait_until(t, 8.0)
+        assert not rig.west.power(), rig.daemon.log()  # OFF re-sent, long before its dead-man
+        west_offs = [x for x in powers(rig.west, "OFF") if x >= back - 0.5]
+        assert west_offs and west_offs[0] - back < 2.0
+        assert rig.east.power()  # the airing goes on on east
+        wait_until(t, 12 + POSTROLL + 1.5)
+        rows = {r["zone"]: r for r in rig.station.rows()}
+        assert rows["east"]["outcome"] == "aired"
+        assert rows["west"]["outcome"] == "cut"
     finally:
         rig.daemon.stop()
