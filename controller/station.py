@@ -13,6 +13,7 @@ from controller.clock import ClockStep
 from controller.decide import MISSED_WHILE_RUNNING, Action, Timing, due_actions
 from controller.onair import RunKind, RunnerContext, open_record
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
+from controller.relay_safety import RelaySafety
 from controller.runner import RESUME_LEAD_S, AiringRunner
 from controller.scheduler import Waker
 from controller.store import SEGMENT, Outcome
@@ -45,6 +46,7 @@ class Station:
         self.timing = Timing(cfg.schedule.preroll_s, ctx.chain.settle_s, cfg.schedule.min_join_s)
         self.started = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.relays = RelaySafety(ctx, lambda: list(self.runners.values()))
         waker.on_clock_step(self._on_clock_step)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -68,8 +70,8 @@ class Station:
         for airing_id in orphans - joining:
             # The airing was on air when the daemon died and cannot be continued.
             store.close_open(airing_id, "failed", "守护进程中断，未能续播 / daemon died mid-airing")
-        busy = self._refs_of([a.airing for a in actions if a.kind in ("start", "join")])
-        idle = sorted(set(self._all_refs()) - busy)
+        busy = self.relays.refs_of([a.airing for a in actions if a.kind in ("start", "join")])
+        idle = sorted(set(self.relays.all_refs()) - busy)
         for error in await self.ctx.bank.drive_off(idle):
             log.error("start-up safe state: %s", error)
         self._act(actions, orphans)
@@ -94,7 +96,7 @@ class Station:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for error in await self.ctx.bank.drive_off(self._all_refs()):
+        for error in await self.ctx.bank.drive_off(self.relays.all_refs()):
             log.error("shutdown safe state: %s", error)
 
     def on_mqtt_connection(self, connected: bool) -> None:
@@ -105,32 +107,9 @@ class Station:
             return
         for runner in list(self.runners.values()):
             runner.reach_now()
-        task = asyncio.create_task(self._safe_state("reconnect", idle_only=True))
+        task = asyncio.create_task(self.relays.drive_idle_off("reconnect"))
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
-
-    async def _safe_state(self, why: str, idle_only: bool = False) -> None:
-        refs = set(self._all_refs())
-        if idle_only:
-            refs -= self._refs_in_use()
-        for error in await self.ctx.bank.drive_off(refs):
-            log.error("%s safe state: %s", why, error)
-
-    def _refs_in_use(self) -> set[str]:
-        """Relays a running airing has on (or is switching), and the chain while powered."""
-        zones = {z.id: z for z in self.ctx.config.zones}
-        used: set[str] = set()
-        for runner in self.runners.values():
-            if runner.state.phase in ("done",):
-                continue
-            waiting = runner.state.phase in ("waking", "power_on", "zones_on")
-            for zone_id, live in runner.state.zones.items():
-                if live.on_air or waiting:
-                    used |= set(zones[zone_id].relays)
-            used |= {r for z in runner.late.waiting for r in zones[z].relays}
-        if self.ctx.chain.powered or self.runners:
-            used |= set(self.ctx.chain.refs)
-        return used
 
     def _on_clock_step(self, step: ClockStep) -> None:
         """NTP stepped the wall clock: running airings measure their waits again and note it,
@@ -377,7 +356,7 @@ class Station:
         except Exception as exc:
             log.exception("airing %s crashed", runner.airing.id)
             # Safe state first: the record is written after the relays are off (issue 9).
-            for error in await self.ctx.bank.drive_off(self._refs_of([runner.airing])):
+            for error in await self.ctx.bank.drive_off(self.relays.refs_of([runner.airing])):
                 log.error("airing %s crash safe state: %s", runner.airing.id, error)
             self.ctx.store.close_open(
                 runner.airing.id, "failed", f"内部错误 / internal error: {exc}"
@@ -393,19 +372,6 @@ class Station:
                 self.waker.at(wake, airing.id, self.reconcile)
             if airing.start > now:  # one held off by a higher airing is judged at its start
                 self.waker.at(airing.start, f"{airing.id}@start", self.reconcile)
-
-    # -- relays --------------------------------------------------------------------------------
-
-    def _all_refs(self) -> list[str]:
-        refs = [r for z in self.ctx.config.zones for r in z.relays]
-        return refs + self.ctx.chain.refs
-
-    def _refs_of(self, airings: list[Airing]) -> set[str]:
-        if not airings:
-            return set()
-        zones = {z.id: z for z in self.ctx.config.zones}
-        refs = {r for a in airings for p in a.on_air_zones for r in zones[p.zone].relays}
-        return refs | set(self.ctx.chain.refs)
 
 
 def _displaced_by(by: Airing) -> str:
