@@ -4,13 +4,16 @@ clip a join resumes from, and the names the as-run record gives clips."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.clock import Clock
+from controller.config.models import Config
 from controller.config.playlists import Playlist
 from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
 from controller.planner import Airing
+from controller.program import Program
 
 if TYPE_CHECKING:
     from controller.onair import RunnerContext
@@ -71,3 +74,40 @@ def programme_for(a: Airing, ctx: RunnerContext) -> Programme:
         a.playlist, playlists, ctx.library, ctx.clock, ctx.shuffler,
         fallback if a.source == "schedule" else None,
     )  # fmt: skip
+
+
+def airing_program(
+    a: Airing,
+    kind: str,
+    programme: Programme,
+    cfg: Config,
+    start_mono: float,
+    start: datetime,
+    now: datetime,
+    first_clip: int,
+) -> Program:
+    """The Program the player airs: from `start` to the airing's audio end, looping with the
+    playlist's gap, the fade ending on the end (1 s when a blackout cuts it short)."""
+    rate = cfg.audio.sample_rate
+    playlist = programme.playlist
+    gap_s = cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s
+    cut_short = a.audio_end < a.end
+    fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
+    if a.fitted and not cut_short:  # the end falls in the silence after the last clip
+        fade_s = min(fade_s, gap_s)
+    total = max(round((a.audio_end - start).total_seconds() * rate), 0)
+    suffix = {"join": "-join", "resume": "-resume"}.get(kind)
+    return Program(
+        clips=tuple(programme.clips),
+        gap_s=gap_s,
+        start_mono=start_mono,
+        total_frames=total,
+        fade_out_frames=min(round(fade_s * rate), total),
+        first_clip=first_clip,
+        allow=programme.allowed,
+        label=_label(a) + (f"{suffix}{now:%H%M%S}" if suffix else ""),
+    )
+
+
+def _label(airing: Airing) -> str:
+    return f"{airing.start:%Y%m%d-%H%M%S}-{airing.slot}"

@@ -26,9 +26,8 @@ from controller.player import (
     Player,
     PlayerEvent,
     PlayResult,
-    Program,
 )
-from controller.programme import Programme, media_name, programme_for
+from controller.programme import Programme, airing_program, media_name, programme_for
 from controller.relaybank import ZoneSwitch
 from controller.store import SEGMENT, SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
 
@@ -229,32 +228,17 @@ class AiringRunner:
         a, cfg = self.airing, self.ctx.config
         programme = self.programme
         assert programme is not None  # set by run() before the airing powers up
-        playlist = programme.playlist
-        rate = cfg.audio.sample_rate
         async with self.ctx.output_lock:
-            start = a.start
             now = self.ctx.clock.now()
+            start = a.start
             if self.kind != "start" or now > a.start:
                 lead = RESUME_LEAD_S if self.kind == "resume" else 0.5
                 start = max(a.start, now + timedelta(seconds=lead))
-            gap_s = cfg.audio.gap_s if playlist.gap_s is None else playlist.gap_s
-            cut_short = a.audio_end < a.end
-            fade_s = 1.0 if cut_short else cfg.audio.fade_out_s
-            if a.fitted and not cut_short:  # the end falls in the silence after the last clip
-                fade_s = min(fade_s, gap_s)
-            total = round((a.audio_end - start).total_seconds() * rate)
-            suffix = {"join": "-join", "resume": "-resume"}.get(self.kind)
-            self._end_mono = wall_to_mono(self.ctx.clock, start) + max(total, 0) / rate
-            program = Program(
-                clips=tuple(programme.clips),
-                gap_s=gap_s,
-                start_mono=wall_to_mono(self.ctx.clock, start),
-                total_frames=max(total, 0),
-                fade_out_frames=min(round(fade_s * rate), max(total, 0)),
-                first_clip=programme.resume_index(previous, cfg.station.media_dir),
-                allow=programme.allowed,
-                label=_label(a) + (f"{suffix}{now:%H%M%S}" if suffix else ""),
-            )
+            program = airing_program(
+                a, self.kind, programme, cfg, wall_to_mono(self.ctx.clock, start), start, now,
+                programme.resume_index(previous, cfg.station.media_dir),
+            )  # fmt: skip
+            self._end_mono = program.start_mono + program.total_frames / cfg.audio.sample_rate
             self.player = self.ctx.new_player(self._on_player_event)
             self.player.start(program)
             if self._ending is not None:  # ended while waiting for the output
@@ -449,7 +433,3 @@ class AiringRunner:
     def _now_iso(self) -> str:
         tz = self.ctx.config.station.tz
         return self.ctx.clock.now().astimezone(tz).isoformat(timespec="microseconds")
-
-
-def _label(airing: Airing) -> str:
-    return f"{airing.start:%Y%m%d-%H%M%S}-{airing.slot}"
