@@ -46,7 +46,11 @@ class RelaySafety:
             used |= set(self.ctx.chain.refs)
         return used
 
-    async def drive_idle_off(self, why: str) -> None:
-        """Every relay no airing uses now goes OFF again (an OFF may have been lost)."""
-        for error in await self.ctx.bank.drive_off(set(self.all_refs()) - self.in_use()):
+    async def drive_idle_off(self, why: str, device: str | None = None) -> None:
+        """Every relay no airing uses now (of `device`, or all) goes OFF again: an OFF may
+        have been lost while it or the broker was unreachable."""
+        refs = set(self.all_refs()) - self.in_use()
+        if device is not None:
+            refs = {r for r in refs if r.rpartition(":")[0] == device}
+        for error in await self.ctx.bank.drive_off(refs):
             log.error("%s safe state: %s", why, error)

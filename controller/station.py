@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from controller.arbiter import arbitrate, handover
 from controller.clock import ClockStep
@@ -24,6 +25,7 @@ OverrideSource = Callable[[list[Blackout], datetime, datetime], list[Airing]]
 log = logging.getLogger(__name__)
 
 LOOKAROUND = timedelta(days=1)
+ONLINE_SETTLE_S = 1.0  # from a device's "online" to the OFF it is sent again
 NO_RESUME = "no_resume|"  # station_state key prefix: a displaced airing an operator stopped
 
 
@@ -46,6 +48,7 @@ class Station:
         self.timing = Timing(cfg.schedule.preroll_s, ctx.chain.settle_s, cfg.schedule.min_join_s)
         self.started = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweep_after_start = False
         self.relays = RelaySafety(ctx, lambda: list(self.runners.values()))
         waker.on_clock_step(self._on_clock_step)
 
@@ -80,6 +83,28 @@ class Station:
         self._plan_wakes(now)
         self._alive_since = now
         self.started = True
+        for device_id, device in self.ctx.bank.devices.items():
+            listen = getattr(device, "on_online", None)
+            if listen is not None:
+                listen(lambda d=device_id: self._device_online(d))
+        if self._sweep_after_start:
+            self._side(self.relays.drive_idle_off("start-up, broker back"))
+
+    def _device_online(self, device_id: str) -> None:
+        """A device came (back) online: its idle relays get their OFF again, a moment later
+        (a device may announce itself before it has subscribed to its commands)."""
+        if self.started:
+            self._side(self._idle_off_later(device_id))
+
+    async def _idle_off_later(self, device_id: str) -> None:
+        await asyncio.sleep(ONLINE_SETTLE_S)
+        if self.started:
+            await self.relays.drive_idle_off(f"{device_id} back online", device_id)
+
+    def _side(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def stop(self) -> None:
         """Stop every airing (each switches off, then closes its rows `stopped` or `missed`;
@@ -103,6 +128,8 @@ class Station:
         """Back on the broker: every relay no airing uses now is driven OFF again (an OFF may
         have been lost while the broker was unreachable), and zones an airing could not reach
         are switched on at once while its window is open."""
+        if connected and not self.started and self._loop is not None:
+            self._sweep_after_start = True  # starting: its own sweep may have missed the broker
         if not connected or not self.started:
             return
         for runner in list(self.runners.values()):

@@ -86,3 +86,28 @@ def test_an_off_lost_in_an_outage_is_sent_again_on_reconnect_while_another_zone_
         assert rows["west"]["outcome"] == "cut"
     finally:
         rig.daemon.stop()
+
+
+def test_a_device_that_comes_back_on_is_switched_off_when_nothing_airs(
+    tmp_path: Path, mosquitto: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]
+) -> None:
+    """A loudspeaker relay back from a Wi-Fi or power loss in the ON state (a local button,
+    a PowerOnState before the station corrected it) is driven OFF soon after it says Online."""
+    rig = Rig(tmp_path, mosquitto, make_tasmota)
+    try:
+        rig.config([slot("午间", station_time(3600), 5)])
+        rig.daemon.start()
+        deadline = time.monotonic() + 10.0
+        while not powers(rig.west, "OFF") and time.monotonic() < deadline:
+            time.sleep(0.05)  # the safe state on connecting has reached west (and it replied)
+        assert powers(rig.west, "OFF")
+        rig.west.go_offline()
+        with rig.west._lock:
+            rig.west.firmware.power[1] = True  # it comes back ON, with no timer running
+        rig.west.start()
+        deadline = time.monotonic() + 6.0
+        while rig.west.power() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not rig.west.power(), rig.daemon.log()
+    finally:
+        rig.daemon.stop()

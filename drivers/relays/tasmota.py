@@ -76,6 +76,7 @@ class TasmotaRelay:
         self._last_error: str | None = None
         self._last_seen: datetime | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self._online_listeners: list[Callable[[], None]] = []
 
     @property
     def id(self) -> str:
@@ -93,6 +94,10 @@ class TasmotaRelay:
         for topic in self._codec.subscriptions(self._cfg.channels):
             self._unsubscribe.append(self._mqtt.subscribe(topic, self._on_message))
         self._unsubscribe.append(self._mqtt.on_connection_change(self._on_broker))
+
+    def on_online(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) each time the device reports itself online."""
+        self._online_listeners.append(listener)
 
     async def stop(self) -> None:
         for remove in self._unsubscribe:
@@ -270,6 +275,8 @@ class TasmotaRelay:
             return
         log.info("relay %s: device %s", self._cfg.id, "online" if online else "offline")
         self._available, self._available_since = online, now
+        for listener in list(self._online_listeners) if online else ():
+            listener()
         if online:
             self._probe.restart()  # it may have been reset or reflashed meanwhile
         else:
