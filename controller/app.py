@@ -65,6 +65,7 @@ class Services:
     blackouts: BlackoutStore
     overrides: OverrideStore
     journal: AsRunJournal  # the engine's writes to the as-run record (off the event loop)
+    engine_reads: tuple[MediaLibrary, BlackoutStore, OverrideStore] | None = None
 
     async def start(self) -> None:
         if self.mqtt:
@@ -95,6 +96,7 @@ class Services:
                 self.media,
                 self.blackouts,
                 self.overrides,
+                *(self.engine_reads or ()),
             ):
                 closing.close()
 
@@ -125,18 +127,25 @@ def build_services(
     run_dir, memory_mb = cfg.station.data_dir / "run", cfg.media.ffmpeg_memory_mb
     ffmpeg = low_priority_ffmpeg(find_ffmpeg(), run_dir, memory_mb)
     media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media, ffmpeg=ffmpeg)
-    ctx = RunnerContext(cfg, clock, journal, bank, chain, loaded.playlists, new_player, media)
+    # The engine (and the player thread, at each clip boundary) reads the library, blackouts
+    # and overrides through connections of its own: an API thread holding one of those
+    # stores' locks, say a write waiting for another process, never holds up the air.
+    engine_media = MediaLibrary(db, cfg.station.media_dir, cfg.media, ffmpeg=ffmpeg)
+    engine_blackouts, engine_overrides = BlackoutStore(db, clock), OverrideStore(db, clock)
+    ctx = RunnerContext(
+        cfg, clock, journal, bank, chain, loaded.playlists, new_player, engine_media
+    )
     station = Station(ctx, Waker(cfg.station.tz, clock=clock))
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)
     users, audit = UserStore(db), AuditLog(db, clock)
     blackouts = BlackoutStore(db, clock)
-    station.add_blackout_source(blackouts.active)
+    station.add_blackout_source(engine_blackouts.active)
     overrides = OverrideStore(db, clock)
     zone_ids = [z.id for z in cfg.zones]
 
     def override_airings(quiet: list[Blackout], begin: datetime, until: datetime) -> list[Airing]:
-        return [o.to_airing(zone_ids, quiet) for o in overrides.live(begin, until)]
+        return [o.to_airing(zone_ids, quiet) for o in engine_overrides.live(begin, until)]
 
     station.add_override_source(override_airings)
     sweep_uploads(cfg.station.media_dir / "tmp")
@@ -149,7 +158,7 @@ def build_services(
     )  # fmt: skip
     return Services(
         loaded, clock, store, mqtt, relays, station, output, users, audit, media, displays, rotator,
-        blackouts, overrides, journal,
+        blackouts, overrides, journal, (engine_media, engine_blackouts, engine_overrides),
     )  # fmt: skip
 
 
