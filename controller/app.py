@@ -108,7 +108,7 @@ def build_services(
     clock = clock or SystemClock()
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
     store = Store(db)
-    journal = AsRunJournal(db)
+    journal = AsRunJournal(db, clock=clock)
     mqtt = None
     if any(needs_mqtt(r) for r in cfg.relays) or any(d.type == "mqtt-text" for d in cfg.displays):
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")

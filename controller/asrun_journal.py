@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from controller.clock import Clock, SystemClock
 from controller.dbguard import mark_database
 from controller.store import AsRunRow, Outcome, Store
 
@@ -44,8 +45,14 @@ class RecordFault:
 class AsRunJournal:
     """The Store's interface for the engine: writes queued and retried, reads that never raise."""
 
-    def __init__(self, path: Path, store_factory: Callable[[Path], Store] = Store) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store_factory: Callable[[Path], Store] = Store,
+        clock: Clock | None = None,
+    ) -> None:
         self.path = path
+        self._clock = clock or SystemClock()
         self._reader = store_factory(path)
         self._writer = store_factory(path)  # its own connection: a busy wait blocks only it
         mark_database(path)  # from now on a vanished file is noticed at start-up (dbguard)
@@ -57,6 +64,7 @@ class AsRunJournal:
         self._opened: dict[str, datetime] = {}  # airing id → planned end, written by us
         self._inode = _inode(path)
         self._closing = False
+        self._wake = threading.Event()  # cuts a retry's backoff short at shutdown
         self._thread = threading.Thread(target=self._drain, name="as-run writer", daemon=True)
         self._thread.start()
 
@@ -114,7 +122,9 @@ class AsRunJournal:
         self.check_file()
         fault = self._fault
         if self._file_fault is not None:
-            return RecordFault(self._file_fault, fault[1] if fault else _now(), self._pending)
+            return RecordFault(
+                self._file_fault, fault[1] if fault else self._clock.now(), self._pending
+            )
         if fault is None:
             return None
         return RecordFault(fault[0], fault[1], self._pending)
@@ -148,6 +158,7 @@ class AsRunJournal:
         if not self.flush():
             log.error("as-run record: %d write(s) could not be saved at shutdown", self._pending)
         self._closing = True
+        self._wake.set()
         self._queue.put(None)
         self._thread.join(timeout=1.0)
         self._reader.close()
@@ -174,7 +185,7 @@ class AsRunJournal:
                     if self._closing and attempt >= 2:
                         log.error("as-run record: write %s lost at shutdown: %s", name, exc)
                         break
-                    time.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+                    self._wake.wait(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
                     attempt += 1
             if attempt and self._fault is not None:
                 log.warning("as-run record: writes reach the database again")
@@ -190,7 +201,7 @@ class AsRunJournal:
             f"kept in memory and retried: {exc}"
         )
         if self._fault is None:
-            self._fault = (message, _now())
+            self._fault = (message, self._clock.now())
         if attempt in (0, 5) or attempt % 50 == 0:
             log.error("%s (attempt %d)", message, attempt + 1)
 
@@ -208,7 +219,3 @@ def _inode(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from controller.airing_tasks import wait_event
-from controller.onair import ZoneLive, record_switch
-
-if TYPE_CHECKING:
-    from controller.runner import AiringRunner
+from controller.onair import AiringState, RunnerContext, ZoneLive, record_switch
+from controller.planner import Airing
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +30,20 @@ class Unreached:
     error: str
 
 
+class LateHost(Protocol):
+    """What LateZones needs of its airing's runner (kept narrow: no import of the runner)."""
+
+    ctx: RunnerContext
+    airing: Airing
+    state: AiringState
+
+    def deadman_until(self, until: datetime) -> float: ...
+
+    def spawn_cut(self, zone: ZoneLive) -> None: ...
+
+
 class LateZones:
-    def __init__(self, runner: AiringRunner) -> None:
+    def __init__(self, runner: LateHost) -> None:
         self._runner = runner
         self.waiting: dict[str, Unreached] = {}
         self.late_s: dict[str, float] = {}  # zone → seconds after its planned switch-on

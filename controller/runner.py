@@ -148,7 +148,7 @@ class AiringRunner:
                 return
             self.state.phase = "power_on"
             await self.ctx.chain.acquire(
-                self._deadman(a.audio_end + timedelta(seconds=sched.postroll_s))
+                self.deadman_until(a.audio_end + timedelta(seconds=sched.postroll_s))
             )
             try:
                 await self._air(previous)
@@ -203,7 +203,7 @@ class AiringRunner:
 
     async def _zones_on(self) -> list[ZoneLive]:
         a = self.airing
-        deadman = self._deadman(a.audio_end)
+        deadman = self.deadman_until(a.audio_end)
         switches = await asyncio.gather(
             *(self.ctx.bank.switch_zone(z.zone, True, deadman) for z in self.state.zones.values())
         )
@@ -339,7 +339,7 @@ class AiringRunner:
     async def _rearm_loop(self, stopping: asyncio.Event) -> None:
         sched = self.ctx.config.schedule
         while not await wait_event(stopping, sched.rearm_s):
-            deadman = self._deadman(self.airing.audio_end)
+            deadman = self.deadman_until(self.airing.audio_end)
             for z in [z for z in self.state.zones.values() if z.on_air]:
                 if stopping.is_set():  # a cancellation a driver swallowed still ends the loop
                     return
@@ -349,7 +349,7 @@ class AiringRunner:
             if stopping.is_set():
                 return
             await self.ctx.chain.rearm(
-                self._deadman(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
+                self.deadman_until(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
             )
 
     def media_name(self, path: Path) -> str:
@@ -386,9 +386,6 @@ class AiringRunner:
         self.late.kick()
 
     def deadman_until(self, until: datetime) -> float:
-        return self._deadman(until)
-
-    def _deadman(self, until: datetime) -> float:
         """Seconds the device keeps the relay on by itself: to `until` plus the margin. Once
         the audio's end is known on the monotonic clock it counts from there, so a wall-clock
         step cannot shorten the dead-man under a running airing."""

@@ -134,9 +134,7 @@ class Station:
             return
         for runner in list(self.runners.values()):
             runner.reach_now()
-        task = asyncio.create_task(self.relays.drive_idle_off("reconnect"))
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        self._side(self.relays.drive_idle_off("reconnect"))
 
     def _on_clock_step(self, step: ClockStep) -> None:
         """NTP stepped the wall clock: running airings measure their waits again and note it,
@@ -200,9 +198,7 @@ class Station:
             loop.call_soon_threadsafe(self._kick_now)
 
     def _kick_now(self) -> None:
-        task = asyncio.create_task(self.reconcile())
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        self._side(self.reconcile())
 
     # -- the priority ladder -------------------------------------------------------------------
 
