@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.protocols.availability import Availability as Availability  # one of its events
+
 TOPIC_PREFIX_MAX = 300  # Shelly's limit for `topic_prefix` (Mqtt component docs)
 _PREFIX_FORBIDDEN = frozenset("$#+%?")
 _SWITCH_KEY = re.compile(r"^switch:(\d+)$")
@@ -61,13 +63,6 @@ class SwitchReport:
     """A switch status the device published by itself (NotifyStatus or status/switch:<n>)."""
 
     status: SwitchStatus
-
-
-@dataclass(frozen=True)
-class Availability:
-    """`<prefix>/online`: true once the device is connected, false (its Last Will) when gone."""
-
-    online: bool
 
 
 ShellyEvent = RpcResult | RpcFailure | SwitchReport | Availability

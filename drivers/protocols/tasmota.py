@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from drivers.protocols.availability import Availability as Availability  # one of its events
+
 Prefix = Literal["cmnd", "stat", "tele"]
 PREFIXES: tuple[Prefix, ...] = ("cmnd", "stat", "tele")
 
@@ -97,13 +99,6 @@ class PowerState:
     channel: int
     on: bool
     reply: bool = True
-
-
-@dataclass(frozen=True)
-class Availability:
-    """The device's LWT: online after it connects, offline when the broker saw it drop."""
-
-    online: bool
 
 
 @dataclass(frozen=True)

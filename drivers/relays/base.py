@@ -10,7 +10,8 @@ RelayState = Literal["on", "off", "unknown"]
 
 
 class RelayError(Exception):
-    """A switch that did not happen, said in the operator's language (Chinese, then English)."""
+    """A switch that did not happen, said in the operator's language (Chinese, then English).
+    The kinds a driver raises, and their text, are in drivers/relays/errors.py."""
 
 
 class RelayUnreachable(RelayError):
@@ -18,29 +19,8 @@ class RelayUnreachable(RelayError):
     and the same switch may be tried again once the device can be reached."""
 
 
-def check_channel(device: str, channel: int, channels: int) -> None:
-    """Raise RelayError unless `channel` is one of the device's 1..`channels`."""
-    if not 1 <= channel <= channels:
-        raise RelayError(
-            f"继电器 {device} 没有第{channel}路 / relay {device} has no channel "
-            f"{channel} (1..{channels})"
-        )
-
-
-def settings_refusal(
-    device: str, channel: int, fault: tuple[str, str] | None, read: bool, connected: bool
-) -> RelayError | None:
-    """Why an ON is refused while the device's settings are unread or unsafe (None: it is not).
-    Cut off from the broker the settings could not be read: that one is tried again later."""
-    if fault is None and not read:
-        fault = ("设备设置未读到", "device settings not read")
-    if fault is None:
-        return None
-    kind = RelayError if connected else RelayUnreachable
-    return kind(
-        f"继电器 {device} 第{channel}路 未开启：{fault[0]} / "
-        f"relay {device}:{channel} not switched ON: {fault[1]}"
-    )
+class RelayConfigError(ValueError):
+    """A relay that cannot be built from its config (said Chinese first, then English)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from controller.config.devices import FakeRelayConfig
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.errors import check_channel
 
 log = logging.getLogger(__name__)
 

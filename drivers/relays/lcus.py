@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from controller.config.devices import LcusRelayConfig
 from drivers.protocols.lcus import encode
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult, check_channel
+from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.errors import check_channel
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError
 
 log = logging.getLogger(__name__)

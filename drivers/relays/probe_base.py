@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 Words = tuple[str, str]  # (Chinese, English)
 
 
+class ProbeConfig(Protocol):
+    """What a probe (and the MQTT relay around it) reads of the relay's config section."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def channels(self) -> int: ...
+
+    @property
+    def confirm_timeout_s(self) -> float: ...
+
+    @property
+    def retries(self) -> int: ...
+
+    @property
+    def fix_settings(self) -> bool: ...
+
+
 class DeviceProbe:
     """Subclasses read the device in `_run()`, set `read` when done (or `problem` when not),
-    reset what they learned in `_reset()` and list unsafe settings in `_unsafe()`."""
+    reset what they learned in `_reset()` and list unsafe settings in `_unsafe()`. They may
+    correct unsafe settings when `_fix`, waiting `_timeout_s` for each answer."""
 
-    def __init__(self, relay_id: str) -> None:
-        self._id = relay_id
+    def __init__(self, cfg: ProbeConfig) -> None:
+        self._id, self._channels = cfg.id, cfg.channels
+        self._fix, self._timeout_s = cfg.fix_settings, cfg.confirm_timeout_s
+        self._retries = cfg.retries
         self.read = False
         self.problem: Words | None = None  # why the last probe could not finish
         self._task: asyncio.Task[None] | None = None

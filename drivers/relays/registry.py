@@ -12,20 +12,18 @@ from controller.config.devices import (
     ShellyRelayConfig,
     TasmotaRelayConfig,
 )
-from drivers.relays.base import RelayDevice
+from drivers.relays.base import RelayConfigError, RelayDevice
+from drivers.relays.errors import UnknownRelayType
 from drivers.relays.fake import FakeRelay
 from drivers.relays.lcus import build_lcus
 from drivers.relays.modbus import build_modbus
 from drivers.relays.shelly import build_shelly
-from drivers.relays.tasmota import TasmotaRelay
+from drivers.relays.tasmota import build_tasmota
 from drivers.transports.mqtt import MqttConnection
 from drivers.transports.serial import SerialBuses
 
 RelayFactory = Callable[..., RelayDevice]
-
-
-class RelayConfigError(ValueError):
-    """A relay that cannot be built from its config (said Chinese first, then English)."""
+__all__ = ["FACTORIES", "RelayConfigError", "build_relay", "needs_mqtt"]  # the error lived here
 
 
 def _fake(cfg: FakeRelayConfig, **_: object) -> RelayDevice:
@@ -33,12 +31,7 @@ def _fake(cfg: FakeRelayConfig, **_: object) -> RelayDevice:
 
 
 def _tasmota(cfg: TasmotaRelayConfig, *, mqtt: MqttConnection | None, **_: object) -> RelayDevice:
-    if mqtt is None:
-        raise RelayConfigError(
-            f"继电器 {cfg.id} 是 Tasmota 设备，需要配置 mqtt 段 / relay {cfg.id} is a Tasmota "
-            "device and needs the MQTT connection (the `mqtt:` section of config.yaml)"
-        )
-    return TasmotaRelay(cfg, mqtt)
+    return build_tasmota(cfg, mqtt)
 
 
 def _shelly(cfg: ShellyRelayConfig, *, mqtt: MqttConnection | None, **_: object) -> RelayDevice:
@@ -70,10 +63,7 @@ def build_relay(
     `buses` (the station's serial lines), which also keeps that line to one request at a time."""
     factory = FACTORIES.get(cfg.type)
     if factory is None:
-        raise RelayConfigError(
-            f"继电器 {cfg.id} 的类型 {cfg.type!r} 不受支持 / relay {cfg.id}: unknown type "
-            f"{cfg.type!r} (known: {', '.join(sorted(FACTORIES))})"
-        )
+        raise UnknownRelayType(cfg.id, cfg.type, sorted(FACTORIES))
     return factory(cfg, mqtt=mqtt, buses=buses)
 
 

@@ -9,31 +9,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from drivers.protocols import shelly as rpc
-from drivers.relays.probe_base import DeviceProbe
+from drivers.relays.errors import SETTINGS_UNREAD_NO_BROKER, Words
+from drivers.relays.probe_base import DeviceProbe, ProbeConfig
+from drivers.transports.mqtt import MqttUnavailable
 
 log = logging.getLogger(__name__)
 
 Call = Callable[[rpc.RpcRequest], Awaitable[rpc.RpcResult]]
-Words = tuple[str, str]
 
 
 class ShellyProbe(DeviceProbe):
     """The device clock's offset from ours and whether its switch config is safe; one task per
     online period, owned here and cancelled with the driver."""
 
-    def __init__(
-        self,
-        relay_id: str,
-        channels: int,
-        codec: rpc.ShellyCodec,
-        call: Call,
-        *,
-        fix: bool,
-        timeout_s: float,
-    ) -> None:
-        super().__init__(relay_id)
-        self._channels, self._codec, self._call = channels, codec, call
-        self._fix, self._timeout_s = fix, timeout_s
+    def __init__(self, cfg: ProbeConfig, codec: rpc.ShellyCodec, call: Call) -> None:
+        super().__init__(cfg)
+        self._codec, self._call = codec, call
         self.offset_s: float | None = None  # device unixtime - our time.time()
         self.faults: list[Words] = []
 
@@ -60,6 +51,8 @@ class ShellyProbe(DeviceProbe):
                 log.error("relay %s: %s", self._id, self.fault())
         except TimeoutError:
             self.problem = ("设备设置未读到", "device settings not read (no answer)")
+        except MqttUnavailable:  # its text is bilingual already: never nest it in ours
+            self.problem = SETTINGS_UNREAD_NO_BROKER
         except Exception as exc:  # refused, broker gone, or a bug: it must not vanish unseen
             log.warning("relay %s: settings check failed: %s", self._id, exc)
             self.problem = ("设备设置未读到", f"device settings not read: {exc}")

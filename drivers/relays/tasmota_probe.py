@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from drivers.protocols.tasmota import TasmotaCodec, TasmotaEvent
 from drivers.protocols.tasmota_settings import TasmotaSettings, Words
-from drivers.relays.probe_base import DeviceProbe
+from drivers.relays.errors import SETTINGS_UNREAD_NO_BROKER
+from drivers.relays.probe_base import DeviceProbe, ProbeConfig
 from drivers.transports.mqtt import MqttUnavailable
 
 log = logging.getLogger(__name__)
@@ -20,21 +21,10 @@ Publish = Callable[[str, str], None]
 class SettingsProbe(DeviceProbe):
     """One device's settings as last read; a probe task per online period, owned and cancelled."""
 
-    def __init__(
-        self,
-        relay_id: str,
-        channels: int,
-        codec: TasmotaCodec,
-        publish: Publish,
-        *,
-        fix: bool,
-        timeout_s: float,
-        retries: int,
-    ) -> None:
-        super().__init__(relay_id)  # `read`: every query answered (and corrections confirmed)
-        self._channels, self._codec, self._publish = channels, codec, publish
-        self._fix, self._timeout_s, self._retries = fix, timeout_s, retries
-        self.settings = TasmotaSettings(channels)
+    def __init__(self, cfg: ProbeConfig, codec: TasmotaCodec, publish: Publish) -> None:
+        super().__init__(cfg)  # `read`: every query answered (and corrections confirmed)
+        self._codec, self._publish = codec, publish
+        self.settings = TasmotaSettings(cfg.channels)
         self._changed = asyncio.Event()
 
     def absorb(self, event: TasmotaEvent) -> None:
@@ -71,8 +61,8 @@ class SettingsProbe(DeviceProbe):
             fault = self.fault()
             if fault is not None:
                 log.error("relay %s: %s", self._id, fault[1])
-        except MqttUnavailable as exc:
-            self.problem = ("MQTT 服务器不可达，设备设置未读到", f"device settings not read: {exc}")
+        except MqttUnavailable:  # its text is bilingual already: never nest it in ours
+            self.problem = SETTINGS_UNREAD_NO_BROKER
         except Exception:  # a bug here must not vanish with the task
             log.exception("relay %s: settings probe failed", self._id)
             self.problem = ("设备设置检查出错", "device settings check failed")
