@@ -14,6 +14,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from controller.clock import Clock, SystemClock, waiting
+
 log = logging.getLogger(__name__)
 
 # A task still running this long after it was told to stop is reported, not waited on for
@@ -30,7 +32,8 @@ class Background:
 
 
 class AiringTasks:
-    def __init__(self, grace_s: float = HALT_GRACE_S) -> None:
+    def __init__(self, clock: Clock | None = None, grace_s: float = HALT_GRACE_S) -> None:
+        self._clock = waiting(clock or SystemClock())
         self._running: list[Background] = []
         self._grace_s = grace_s
         self.leaked: list[str] = []  # names of tasks that ignored the stop (for health and tests)
@@ -52,17 +55,18 @@ class AiringTasks:
         bg.stop.set()
         bg.task.cancel()
         cancelled = False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._grace_s
+        finished = asyncio.Event()
+        bg.task.add_done_callback(lambda _: finished.set())
+        deadline = self._clock.monotonic() + self._grace_s
         while not bg.task.done():
-            left = deadline - loop.time()
+            left = deadline - self._clock.monotonic()
             if left <= 0:
                 name = bg.task.get_name()
                 log.error("airing task %r ignored its stop for %.0f s", name, self._grace_s)
                 self.leaked.append(name)
                 break
             try:
-                await asyncio.wait({bg.task}, timeout=left)
+                await self._clock.wait_event(finished, left)
             except asyncio.CancelledError:
                 cancelled = True
                 bg.task.cancel()
@@ -78,14 +82,3 @@ class AiringTasks:
         for bg in list(self._running):
             await self.halt(bg)
 
-
-async def wait_event(event: asyncio.Event, timeout: float) -> bool:
-    """Wait for `event` at most `timeout` seconds; True if it is set. Not `asyncio.wait_for`:
-    on Python 3.11 that swallows a cancellation arriving as the event is set (gh-86296)."""
-    if not event.is_set() and timeout > 0:
-        try:
-            async with asyncio.timeout(timeout):
-                await event.wait()
-        except TimeoutError:
-            pass
-    return event.is_set()

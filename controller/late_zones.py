@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from controller.airing_tasks import wait_event
+from controller.clock import WaitingClock
 from controller.onair import AiringState, RunnerContext, ZoneLive, record_switch
 from controller.planner import Airing
 
@@ -34,6 +34,7 @@ class LateHost(Protocol):
     """What LateZones needs of its airing's runner (kept narrow: no import of the runner)."""
 
     ctx: RunnerContext
+    clock: WaitingClock
     airing: Airing
     state: AiringState
 
@@ -58,7 +59,7 @@ class LateZones:
 
     async def loop(self, stop: asyncio.Event) -> None:
         while self.waiting and not stop.is_set():
-            await wait_event(self._kick, RETRY_S)
+            await self._runner.clock.wait_event(self._kick, RETRY_S)
             self._kick.clear()
             for zone_id in list(self.waiting):
                 if stop.is_set():  # a cancellation a driver swallowed still ends the loop

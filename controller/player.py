@@ -6,10 +6,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 
-from controller.clock import Clock, wall_at
+from controller.clock import Alarm, Clock, waiting, wall_at
 from controller.decode import ClipDecoder
 from controller.envelope import Envelope
 from controller.player_run import PlayerRun, resolve
@@ -45,7 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_SPIN_S = 0.002
 _PREP_JOIN_S = 2.0  # ffmpeg start-up is ~80 ms; this long means it hangs (dead NFS mount)
 
 
@@ -63,12 +61,12 @@ class Player:
         stop_ramp_ms: int = 30,
     ) -> None:
         self._output, self._fmt, self._decoder = output, fmt, decoder
-        self._clock, self._on_event = clock, on_event
+        self._clock, self._on_event = waiting(clock), on_event
         self._block = max(1, fmt.sample_rate * block_ms // 1000)
         # ≥ one block, so a stop or an overdue cut never has to rewrite a block in hand.
         self._min_ramp = max(self._block, fmt.sample_rate * stop_ramp_ms // 1000)
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._alarm: Alarm | None = None  # the player thread's waits; set() wakes it
         self._done = threading.Event()
         self._done.set()
         self._stop = False
@@ -84,23 +82,28 @@ class Player:
                 raise RuntimeError("the player is already airing a program")
             self._done.clear()
             self._stop, self._cuts, self._result = False, [], None
-            self._wake.clear()
+            # Made here, before the thread: a virtual clock stands still until it sleeps.
+            self._alarm = alarm = self._clock.alarm()
             self._snap = PlayerSnapshot("preparing", program.label)
             self._requested = self._clock.monotonic()
         name = f"player:{program.label}"
-        threading.Thread(target=self._run, args=(program,), name=name, daemon=True).start()
+        threading.Thread(target=self._run, args=(program, alarm), name=name, daemon=True).start()
 
     def cut(self, at_mono: float, fade_s: float = 1.0) -> None:
         """End early with a fade that ends exactly at `at_mono` (e.g. a blackout's start)."""
         with self._lock:
             self._cuts.append((at_mono, fade_s))
-        self._wake.set()
+            alarm = self._alarm
+        if alarm is not None:
+            alarm.set()
 
     def stop(self) -> None:
         """End now, with a ramp of at most 50 ms so the speakers do not click."""
         with self._lock:
             self._stop = True
-        self._wake.set()
+            alarm = self._alarm
+        if alarm is not None:
+            alarm.set()
 
     def wait(self, timeout: float | None = None) -> PlayResult | None:
         """The result of the current (or last) program, or None if it is still airing."""
@@ -123,7 +126,13 @@ class Player:
 
     # ---- the player thread -------------------------------------------------------------
 
-    def _run(self, p: Program) -> None:
+    def _run(self, p: Program, alarm: Alarm) -> None:
+        try:
+            self._play(p, alarm)
+        finally:
+            alarm.close()  # last: what it reported is on its way to the loop
+
+    def _play(self, p: Program, alarm: Alarm) -> None:
         promote_current_thread()  # before anything, so the wait for T is on an RT timer
         trace = StartTrace(p.start_mono)
         trace.mark("started", self._requested)
@@ -142,7 +151,7 @@ class Player:
             try:
                 # ffmpeg's start-up (~80 ms, far more on a loaded box) runs beside the wait.
                 first_n = min(self._block, p.total_frames)
-                r.prep = FirstBlock(src, first_n, self._clock, self._wake.set)
+                r.prep = FirstBlock(src, first_n, self._clock, alarm.set)
                 self._snap = PlayerSnapshot("waiting", p.label)
                 if self._wait_for_start(r):
                     self._air(r)
@@ -263,24 +272,15 @@ class Player:
         self, cuts: list[tuple[float, float]]
     ) -> tuple[bool, list[tuple[float, float]]]:
         with self._lock:
-            self._wake.clear()  # before reading, so a request made after this wakes us again
+            assert self._alarm is not None
+            self._alarm.clear()  # before reading, so a request made after this wakes us again
             stop, new, self._cuts = self._stop, self._cuts, []
         return stop, cuts + new
 
     def _sleep_until(self, due: float, precise: bool, wakeable: bool = True) -> bool:
         """Sleep on the monotonic clock; False if a stop/cut woke us first."""
-        while True:
-            left = due - self._clock.monotonic()
-            if left <= 0:
-                return True
-            if wakeable and self._wake.is_set():
-                return False
-            if precise and left < _SPIN_S:
-                # Timer wake-ups can be a millisecond late; the last stretch is cheaper to spin.
-                while self._clock.monotonic() < due:
-                    pass
-                return True
-            (self._wake.wait if wakeable else time.sleep)(left - _SPIN_S if precise else left)
+        assert self._alarm is not None
+        return self._alarm.sleep_until(due, precise=precise, wakeable=wakeable)
 
     def _flush(self, events: list[PlayerEvent]) -> None:
         for event in events:

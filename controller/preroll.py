@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from controller.clock import Clock
+from controller.clock import Clock, waiting
 from controller.program import ProgramSource
 
 
@@ -25,6 +25,7 @@ class FirstBlock:
         self._block = b""
         self._error: BaseException | None = None
         self._done = threading.Event()
+        self._hold = waiting(clock).alarm()  # a virtual clock waits for the decoding
         # Started from the audio thread, whose real-time policy resets on fork and clone: the
         # decoding work here runs at normal priority.
         self._thread = threading.Thread(target=self._run, name="player-prep", daemon=True)
@@ -57,3 +58,4 @@ class FirstBlock:
         finally:
             self._done.set()
             self._on_done()
+            self._hold.close()

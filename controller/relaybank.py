@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from controller.clock import Clock
+from controller.clock import Clock, waiting
 from controller.config.models import AmplifierConfig, ZoneConfig
 from drivers.relays.base import RelayDevice, RelayError, RelayUnreachable
 
@@ -108,7 +108,7 @@ class PowerChain:
     def __init__(self, bank: RelayBank, stages: Sequence[AmplifierConfig], clock: Clock) -> None:
         self._bank = bank
         self._stages = list(stages)
-        self._clock = clock
+        self._clock = waiting(clock)
         self._users = 0
         self._lock = asyncio.Lock()
         self.errors: list[str] = []
@@ -140,7 +140,7 @@ class PowerChain:
                     log.error("amplifier %s: %s", stage.relay, exc)
                     self.errors.append(f"{stage.relay}: {exc}")
                 if stage.settle_s:
-                    await asyncio.sleep(stage.settle_s)
+                    await self._clock.sleep(stage.settle_s)
 
     async def rearm(self, deadman_s: float) -> None:
         for stage in self._stages:

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from controller.airing_tasks import wait_event
-from controller.clock import Clock
+from controller.clock import Clock, waiting
 from controller.config.devices import DisplayConfig, OnHours
 from controller.config.slogans import SloganEntry, charset_of, unsupported
 from drivers.displays.base import Color, Display, DisplayError
@@ -70,7 +69,7 @@ class SloganRotator:
         self.configs = {c.id: c for c in configs if c.id in self.displays}
         self.slogans = list(slogans)
         self.dwell_s = dwell_s
-        self.clock = clock
+        self.clock = waiting(clock)
         self.tz = tz
         self.messages: list[LedMessage] = []
         self.screens = {d: ScreenState() for d in self.displays}
@@ -184,7 +183,7 @@ class SloganRotator:
             ]
             wait = min([wait, *pending])  # a message that starts later shows on time
             screen.wake.clear()
-            await wait_event(screen.wake, wait)  # not wait_for: it can drop a cancel on 3.11
+            await self.clock.wait_event(screen.wake, wait)
 
     async def _show(
         self,

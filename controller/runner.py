@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.airing_tasks import AiringTasks, wait_event
-from controller.clock import wall_at, wall_to_mono
+from controller.airing_tasks import AiringTasks
+from controller.clock import waiting, wall_at, wall_to_mono
 from controller.late_zones import LateZones
 from controller.onair import (
     AiringState,
@@ -43,6 +43,7 @@ class AiringRunner:
         self.airing = airing
         self.kind = kind
         self.ctx = ctx
+        self.clock = waiting(ctx.clock)  # every wait of the airing is the clock's
         self.state = AiringState(airing, kind)
         self.player: Player | None = None
         self.programme: Programme | None = None
@@ -54,7 +55,7 @@ class AiringRunner:
         self._end_mono: float | None = None  # the audio's last instant, once the player has it
         # Every background task of this airing (dead-man re-arm, blackout cuts): run() does not
         # return before each of them has finished (DESIGN.md §2.10: no task outlives its airing).
-        self._tasks = AiringTasks()
+        self._tasks = AiringTasks(self.clock)
         self.late = LateZones(self)  # zones whose relays could not be reached at switch-on
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
@@ -153,7 +154,7 @@ class AiringRunner:
             try:
                 await self._air(previous)
                 if self._ending is None:
-                    await asyncio.sleep(sched.postroll_s)
+                    await self.clock.sleep(sched.postroll_s)
             finally:
                 await self.ctx.chain.release()  # also when cancelled during the postroll
         finally:
@@ -322,7 +323,7 @@ class AiringRunner:
 
     async def _cut_at(self, zone: ZoneLive, stop: asyncio.Event) -> None:
         """A blackout starts inside the airing: this zone goes silent at its start."""
-        if await wait_event(stop, (zone.end - self.ctx.clock.now()).total_seconds()):
+        if await self.clock.wait_event(stop, (zone.end - self.clock.now()).total_seconds()):
             return
         if zone.end >= self.airing.audio_end or not zone.on_air or self._ending is not None:
             return
@@ -338,7 +339,7 @@ class AiringRunner:
 
     async def _rearm_loop(self, stopping: asyncio.Event) -> None:
         sched = self.ctx.config.schedule
-        while not await wait_event(stopping, sched.rearm_s):
+        while not await self.clock.wait_event(stopping, sched.rearm_s):
             deadman = self.deadman_until(self.airing.audio_end)
             for z in [z for z in self.state.zones.values() if z.on_air]:
                 if stopping.is_set():  # a cancellation a driver swallowed still ends the loop
@@ -420,11 +421,9 @@ class AiringRunner:
         """Sleep until `when` unless the airing is ended first; False if it was. A wall-clock
         step wakes the wait so that it is measured again against the new time."""
         while self._ending is None:
-            delay = (when - self.ctx.clock.now()).total_seconds()
-            if delay <= 0:
-                break
             self._rewait.clear()
-            await wait_event(self._rewait, delay)
+            if await self.clock.wait_wall(when, self._rewait):
+                break
         return self._ending is None
 
     def _now_iso(self) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controller.arbiter import arbitrate, handover
-from controller.clock import ClockStep
+from controller.clock import ClockStep, waiting
 from controller.decide import MISSED_WHILE_RUNNING, Action, Timing, due_actions
 from controller.onair import RunKind, RunnerContext, open_record
 from controller.planner import Airing, Blackout, airings_between, blackouts_from_config
@@ -33,6 +33,7 @@ class Station:
     def __init__(self, ctx: RunnerContext, waker: Waker) -> None:
         self.ctx = ctx
         self.waker = waker
+        self._clock = waiting(ctx.clock)
         self.runners: dict[str, AiringRunner] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -97,7 +98,7 @@ class Station:
             self._side(self._idle_off_later(device_id))
 
     async def _idle_off_later(self, device_id: str) -> None:
-        await asyncio.sleep(ONLINE_SETTLE_S)
+        await self._clock.sleep(ONLINE_SETTLE_S)
         if self.started:
             await self.relays.drive_idle_off(f"{device_id} back online", device_id)
 
@@ -346,11 +347,11 @@ class Station:
         if new is not None:
             self._launch(new, kinds[new.id])
         blocker = new or (holder.airing if holder else None)
-        for waiting in decision.waiting:
-            if kinds[waiting.id] == "resume" or waiting.start > now or blocker is None:
+        for held in decision.waiting:
+            if kinds[held.id] == "resume" or held.start > now or blocker is None:
                 continue  # a resume keeps waiting; a future start is judged at its start
             # Its time has come but a higher (or equal, earlier) airing has the air.
-            self._record_held(waiting, blocker)
+            self._record_held(held, blocker)
 
     def _launch(self, a: Airing, kind: RunKind) -> None:
         if kind == "resume":

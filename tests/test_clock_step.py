@@ -1,14 +1,16 @@
-"""Wall-clock steps: the pure detector on a fake clock, and the waker re-planning on a step."""
+"""Wall-clock steps: the pure detector on a fake clock; the waker (wake-ups at wall times, the
+watchdog tick, re-planning on a step) on the virtual clock."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import VirtualClock
 
 from controller.clock import ClockStep, ClockStepWatch, mono_to_wall, wall_at
 from controller.scheduler import Waker
@@ -85,58 +87,105 @@ def test_a_long_gap_between_polls_still_measures_the_step() -> None:
     assert step is not None and step.step_s == pytest.approx(-2.0)
 
 
-def test_apscheduler_says_nothing_per_job() -> None:
-    Waker(ZoneInfo("Asia/Shanghai"))
-    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
-        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+def test_the_waker_says_nothing_per_wake_up(caplog: pytest.LogCaptureFixture) -> None:
+    """A daemon plans its wake-ups afresh every 30 s for months: no line per wake-up."""
+    clock = VirtualClock(T0)
+    woken: list[float] = []
+
+    async def job() -> None:
+        woken.append(clock.monotonic())
+
+    async def scenario() -> None:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=3600)
+        waker.start()
+        for n in range(20):
+            waker.at(T0 + timedelta(seconds=1 + n % 3), f"slot-{n}", job)
+        await clock.sleep(5)
+        waker.shutdown()
+
+    with caplog.at_level(logging.DEBUG):
+        clock.run(scenario())
+    assert len(woken) == 20
+    mine = [r for r in caplog.records if r.name.startswith("controller")]
+    assert [r.getMessage() for r in mine if r.levelno <= logging.INFO] == []
+
+
+def test_a_wake_up_comes_at_its_wall_time_once() -> None:
+    clock = VirtualClock(T0)
+    woken: list[tuple[str, datetime]] = []
+
+    def job(key: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            woken.append((key, clock.now()))
+
+        return run
+
+    async def scenario() -> list[tuple[str, datetime | None]]:
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=3600)
+        waker.at(T0 + timedelta(seconds=9), "later", job("later"))  # planned before the start
+        waker.start()
+        waker.at(T0 + timedelta(seconds=4), "soon", job("replaced"))
+        waker.at(T0 + timedelta(seconds=4), "soon", job("soon"))  # the same key replaces it
+        waker.at(T0 - timedelta(seconds=1), "late", job("late"))  # overdue: runs at once
+        await clock.sleep(1)
+        pending = waker.pending()
+        await clock.sleep(20)
+        waker.shutdown()
+        return pending
+
+    pending = clock.run(scenario())
+    assert woken == [
+        ("late", T0), ("soon", T0 + timedelta(seconds=4)), ("later", T0 + timedelta(seconds=9)),
+    ]  # fmt: skip
+    assert pending == [
+        ("wake:later", T0 + timedelta(seconds=9)), ("wake:soon", T0 + timedelta(seconds=4)),
+    ]  # fmt: skip
 
 
 def test_a_step_re_plans_at_once() -> None:
-    clock = SteppingClock()
+    clock = VirtualClock(T0)
     ticks: list[float] = []
+    woken: list[float] = []
     heard: list[ClockStep] = []
     awaited: list[float] = []
 
     async def reconcile() -> None:
-        ticks.append(clock.mono)
+        ticks.append(clock.monotonic())
+
+    async def wake() -> None:
+        woken.append(clock.monotonic())
 
     async def async_hook(step: ClockStep) -> None:
         awaited.append(step.step_s)
 
-    async def scenario() -> Waker:
+    async def scenario() -> tuple[Waker, ClockStep | None]:
         waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=3600)
-        woken: list[bool] = []
         waker.every(30.0, reconcile)
         waker.on_clock_step(heard.append)
         waker.on_clock_step(async_hook)
+        waker.at(T0 + timedelta(seconds=5), "slot", wake)
         waker.start()
-        real_wakeup = waker._scheduler.wakeup
-
-        def wakeup() -> None:
-            woken.append(True)
-            real_wakeup()
-
-        waker._scheduler.wakeup = wakeup
-        clock.advance(0.5)
+        await clock.sleep(0.5)
         assert waker.check_clock() is None
-        await asyncio.sleep(0.01)
-        assert ticks == [] and heard == []
-        clock.step(8.0)
+        await clock.sleep(0.01)
+        assert ticks == [] and heard == [] and woken == []
+        clock.step(8.0)  # the wall clock is past the wake-up's time now
         step = waker.check_clock()
-        await asyncio.sleep(0.01)
-        assert step is not None and woken == [True]
+        await clock.sleep(0.01)
         waker.shutdown()
-        return waker
+        return waker, step
 
-    waker = asyncio.run(scenario())
-    assert ticks == [clock.mono]  # the watchdog re-planned without waiting 30 s
+    waker, step = clock.run(scenario())
+    assert step is not None
+    assert ticks == [step.mono]  # the watchdog re-planned without waiting 30 s
+    assert woken == [step.mono]  # the wake-up measured its wait again: not 4.5 s late
     assert [s.step_s for s in heard] == [pytest.approx(8.0)]
     assert awaited == [pytest.approx(8.0)]
     assert [s.step_s for s in waker.steps] == [pytest.approx(8.0)]
 
 
 def test_a_failing_hook_does_not_silence_the_others() -> None:
-    clock = SteppingClock()
+    clock = VirtualClock(T0)
     heard: list[float] = []
 
     def broken(step: ClockStep) -> None:
@@ -151,45 +200,47 @@ def test_a_failing_hook_does_not_silence_the_others() -> None:
         waker.check_clock()
         waker.shutdown()
 
-    asyncio.run(scenario())
+    clock.run(scenario())
     assert heard == [pytest.approx(-90.0)]
 
 
 def test_the_watchdog_ticks_on_the_monotonic_clock_without_overlap() -> None:
+    clock = VirtualClock(T0)
     started: list[float] = []
 
     async def slow() -> None:
-        started.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(0.12)  # longer than the tick: the next tick is skipped
+        started.append(clock.monotonic())
+        await clock.sleep(0.12)  # longer than the tick: the next tick is skipped
 
     async def scenario() -> None:
-        waker = Waker(ZoneInfo("Asia/Shanghai"), step_poll_s=0.02)
+        waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=0.02)
         waker.every(0.05, slow)
         waker.start()
-        await asyncio.sleep(0.42)
+        clock.step(-90.0)  # the wall clock going back holds nothing off
+        await clock.sleep(0.42)
         waker.shutdown()
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
 
-    asyncio.run(scenario())
+    clock.run(scenario())
     gaps = [b - a for a, b in itertools.pairwise(started)]
     assert 2 <= len(started) <= 4
     assert all(gap >= 0.12 for gap in gaps)
 
 
 def test_the_poll_sees_a_real_step_of_the_injected_clock() -> None:
-    clock = SteppingClock()
+    clock = VirtualClock(T0)
     heard: list[float] = []
 
     async def scenario() -> None:
         waker = Waker(ZoneInfo("Asia/Shanghai"), clock=clock, step_poll_s=0.01)
         waker.on_clock_step(lambda step: heard.append(step.step_s))
         waker.start()
-        await asyncio.sleep(0.03)
+        await clock.sleep(0.03)
         clock.step(90.0)
-        await asyncio.sleep(0.05)
+        await clock.sleep(0.05)
         waker.shutdown()
 
-    asyncio.run(scenario())
+    clock.run(scenario())
     assert heard == [pytest.approx(90.0)]
 
 

@@ -1,14 +1,14 @@
-"""The slogan rotator against a recording screen: order, dwell, preemption, on-hours, faults."""
+"""The slogan rotator against a recording screen, on the virtual clock: order, dwell,
+preemption, on-hours, faults."""
 
 from __future__ import annotations
 
-import asyncio
-import time as _time
-from datetime import datetime, time, timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import VirtualClock
 
 from controller.config.devices import FakeDisplayConfig, OnHours
 from controller.config.slogans import SloganEntry
@@ -16,14 +16,6 @@ from controller.rotator import SloganRotator, in_on_hours
 from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-class RealClock:
-    def now(self) -> datetime:
-        return datetime.now(SH)
-
-    def monotonic(self) -> float:
-        return _time.monotonic()
 
 
 class RecordingScreen:
@@ -71,21 +63,37 @@ class RecordingScreen:
         )
 
 
-def rotator(screens: list[RecordingScreen], slogans: list[str], **cfg: Any) -> SloganRotator:
-    configs = [FakeDisplayConfig(id=s.id, type="fake", **cfg) for s in screens]
+def rotator(
+    screens: list[RecordingScreen],
+    slogans: list[str],
+    on_hours: OnHours | None = None,
+    clock: VirtualClock | None = None,
+) -> SloganRotator:
+    configs = [FakeDisplayConfig(id=s.id, type="fake", on_hours=on_hours) for s in screens]
     entries = [SloganEntry(text=t) for t in slogans]
-    return SloganRotator({s.id: s for s in screens}, configs, entries, 0.1, RealClock(), SH)
+    return SloganRotator(
+        {s.id: s for s in screens}, configs, entries, 0.1, clock or VirtualClock(), SH
+    )
 
 
-def run(r: SloganRotator, seconds: float, during: Any = None) -> None:
+def clock_of(r: SloganRotator) -> VirtualClock:
+    assert isinstance(r.clock, VirtualClock)
+    return r.clock
+
+
+def run(
+    r: SloganRotator, seconds: float, during: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    clock = clock_of(r)
+
     async def scenario() -> None:
         await r.start()
         if during is not None:
             await during()
-        await asyncio.sleep(seconds)
+        await clock.sleep(seconds)
         await r.stop()
 
-    asyncio.run(scenario())
+    clock.run(scenario())
 
 
 def test_each_screen_cycles_through_the_slogans_in_order() -> None:
@@ -102,7 +110,7 @@ def test_a_message_preempts_the_rotation_then_it_resumes() -> None:
     r = rotator([a, b], ["一", "二"])
 
     async def push() -> None:
-        await asyncio.sleep(0.15)
+        await clock_of(r).sleep(0.15)
         r.push_message("紧急提醒：冒充公检法诈骗高发", ["a"], minutes=0.4 / 60, by="police1")
 
     run(r, 0.9, push)
@@ -122,10 +130,11 @@ def test_bad_messages_change_nothing() -> None:
 
 
 def test_outside_on_hours_the_screen_is_forced_off() -> None:
-    now = datetime.now(SH)
+    clock = VirtualClock()
+    now = clock.now().astimezone(SH)
     hours = OnHours(on=(now + timedelta(hours=2)).time(), off=(now + timedelta(hours=3)).time())
     a = RecordingScreen("a")
-    r = rotator([a], ["一"], on_hours=hours)
+    r = rotator([a], ["一"], on_hours=hours, clock=clock)
     run(r, 0.2)
     assert a.power_calls == [False] and a.shown == []
     assert r.status()[0]["mode"] == "off"
@@ -140,14 +149,15 @@ def test_on_hours_across_midnight() -> None:
 
 
 def test_expired_slogans_are_skipped_and_a_dead_screen_is_reported() -> None:
-    past = datetime.now(SH) - timedelta(days=1)
+    clock = VirtualClock()
+    past = clock.now().astimezone(SH) - timedelta(days=1)
     a, dead = RecordingScreen("a"), RecordingScreen("dead", fail=True)
     r = SloganRotator(
         {"a": a, "dead": dead},
         [FakeDisplayConfig(id="a", type="fake"), FakeDisplayConfig(id="dead", type="fake")],
         [SloganEntry(text="旧", valid_until=past), SloganEntry(text="新")],
         0.1,
-        RealClock(),
+        clock,
         SH,
     )
     run(r, 0.3)
@@ -172,19 +182,21 @@ def test_the_ladder_on_screens_an_emergency_over_a_police_warning_then_back() ->
         for screen in r.status():
             seen[str(screen["id"])].append(screen["text"])  # type: ignore[arg-type]
 
+    clock = clock_of(r)
+
     async def ladder() -> None:
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         r.push_message("警方提醒", None, minutes=1, by="police1", priority=80)
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         look()
         r.push_message("紧急通知", ["a"], minutes=1, by="duty", priority=100, key="ov1")
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         look()
         r.push_message("新的警方提醒", None, minutes=1, by="police1", priority=80)
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         look()  # a lower message does not replace the emergency
         assert r.withdraw("ov1") == 1
-        await asyncio.sleep(0.15)
+        await clock.sleep(0.15)
         look()
 
     run(r, 0.05, ladder)
@@ -199,17 +211,18 @@ def test_a_message_for_a_later_airing_shows_at_its_start() -> None:
         ["一"],
     )
     r.dwell_s = 5.0  # the rotation alone would not look again for 5 s
+    clock = clock_of(r)
     shown_at: list[float] = []
 
     async def later() -> None:
-        await asyncio.sleep(0.1)
-        since = datetime.now(SH) + timedelta(seconds=0.4)
+        await clock.sleep(0.1)
+        since = clock.now() + timedelta(seconds=0.4)
         r.push_message("插播预告", None, minutes=1, by="duty", since=since)
-        assert r.active_message("a", datetime.now(SH)) is None
-        began = _time.monotonic()
-        while "插播预告" not in a.shown and _time.monotonic() - began < 3:
-            await asyncio.sleep(0.02)
-        shown_at.append(_time.monotonic() - began)
+        assert r.active_message("a", clock.now()) is None
+        began = clock.monotonic()
+        while "插播预告" not in a.shown and clock.monotonic() - began < 3:
+            await clock.sleep(0.02)
+        shown_at.append(clock.monotonic() - began)
 
     run(r, 0.05, later)
     assert "插播预告" in a.shown

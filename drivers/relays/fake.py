@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from controller.config.devices import FakeRelayConfig
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class FakeCommand(NamedTuple):
     on: bool
 
 
-class FakeRelay:
+class FakeRelay(Configured[FakeRelayConfig]):
     """A board needing no hardware. Like Tasmota's PulseTime, a dead-man setting is remembered per
     channel: every later ON restarts it until a new `deadman_s` (0 disables) replaces it.
 
@@ -31,7 +32,7 @@ class FakeRelay:
     """
 
     def __init__(self, cfg: FakeRelayConfig) -> None:
-        self._cfg = cfg
+        super().__init__(cfg)
         self.commands: list[FakeCommand] = []
         self.failing_channels: set[int] = set()
         created = datetime.now(UTC)
@@ -42,14 +43,6 @@ class FakeRelay:
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._last_error: str | None = None
         self._last_seen = created
-
-    @property
-    def id(self) -> str:
-        return self._cfg.id
-
-    @property
-    def channels(self) -> int:
-        return self._cfg.channels
 
     async def start(self) -> None:
         """Nothing to open; the board is there."""
@@ -88,8 +81,7 @@ class FakeRelay:
 
     def status(self, channel: int) -> ChannelStatus:
         self._check_channel(channel)
-        on, since = self._state[channel]
-        return ChannelStatus(channel, "on" if on else "off", True, since)
+        return known_status(channel, self._state[channel])
 
     def health(self) -> DeviceHealth:
         return DeviceHealth(True, self._last_error, self._last_seen)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from controller.config.devices import LcusRelayConfig
 from drivers.protocols.lcus import encode
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError
 
@@ -18,25 +19,17 @@ log = logging.getLogger(__name__)
 COMMAND_GAP_S = 0.02
 
 
-class LcusRelay:
+class LcusRelay(Configured[LcusRelayConfig]):
     """The board never answers, so status is what was last sent (confirmed=False), and it has no
     timer: no dead-man is possible. Health knows only whether the port could be written."""
 
     def __init__(self, cfg: LcusRelayConfig, bus: SerialBus) -> None:
-        self._cfg = cfg
+        super().__init__(cfg)
         self._bus = bus
         self._commanded: dict[int, tuple[bool, datetime]] = {}
         self._port_ok: bool | None = None
         self._last_error: str | None = None
         self._warned_deadman = False
-
-    @property
-    def id(self) -> str:
-        return self._cfg.id
-
-    @property
-    def channels(self) -> int:
-        return self._cfg.channels
 
     @property
     def deadman_max_s(self) -> None:
@@ -82,11 +75,7 @@ class LcusRelay:
 
     def status(self, channel: int) -> ChannelStatus:
         self._check_channel(channel)
-        known = self._commanded.get(channel)
-        if known is None:
-            return ChannelStatus(channel, "unknown", False, None)
-        on, since = known
-        return ChannelStatus(channel, "on" if on else "off", False, since)
+        return known_status(channel, self._commanded.get(channel), confirmed=False)
 
     def health(self) -> DeviceHealth:
         """available: False when the port cannot be opened or written, else None (unknowable)."""

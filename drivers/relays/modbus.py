@@ -12,6 +12,7 @@ from controller.config.devices import ModbusRtuRelayConfig
 from drivers.protocols.modbus import Request, silent_interval_s
 from drivers.protocols.modbus_boards import PROFILES, BoardProfile
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.relays.modbus_link import ModbusLink, ModbusRefused
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError, SerialTimeout
@@ -32,7 +33,7 @@ def _on_off(on: bool) -> tuple[str, str]:
     return ("开启", "ON") if on else ("关闭", "OFF")
 
 
-class ModbusRelay:
+class ModbusRelay(Configured[ModbusRtuRelayConfig]):
     """One board (`unit`) on a bus. State changes only on what the board answers.
 
     A switch is confirmed when the board echoes the write and a read-back shows the channel in
@@ -43,7 +44,7 @@ class ModbusRelay:
     """
 
     def __init__(self, cfg: ModbusRtuRelayConfig, bus: SerialBus) -> None:
-        self._cfg = cfg
+        super().__init__(cfg)
         self._link = ModbusLink(bus, f"relay {cfg.id}", cfg.timeout_s)
         self._profile: BoardProfile = PROFILES[cfg.profile]
         self._lock = asyncio.Lock()
@@ -52,14 +53,6 @@ class ModbusRelay:
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._warned: set[int] = set()
         self._last_error: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self._cfg.id
-
-    @property
-    def channels(self) -> int:
-        return self._cfg.channels
 
     @property
     def deadman_max_s(self) -> float | None:
@@ -124,11 +117,7 @@ class ModbusRelay:
         self._check_channel(channel)
         if self._link.available is False:
             return ChannelStatus(channel, "unknown", False, self._link.available_since)
-        known = self._state.get(channel)
-        if known is None:
-            return ChannelStatus(channel, "unknown", False, None)
-        on, since = known
-        return ChannelStatus(channel, "on" if on else "off", True, since)
+        return known_status(channel, self._state.get(channel))
 
     def health(self) -> DeviceHealth:
         return DeviceHealth(self._link.available, self._last_error, self._link.last_seen)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import (
     MQTT_LOST,
     BrokerUnreachable,
@@ -40,7 +41,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class MqttRelay(ABC, Generic[Config, Probe, Plan]):
+class MqttRelay(Configured[Config], ABC, Generic[Config, Probe, Plan]):
     """One MQTT relay device. State changes only when the device reports it; it counts as
     available only while the broker is reachable and the device's own online message says so;
     its settings are read by `Probe` each time it comes online, and ON is refused until they
@@ -56,7 +57,7 @@ class MqttRelay(ABC, Generic[Config, Probe, Plan]):
     OFFLINE_SIGN: ClassVar[str]
 
     def __init__(self, cfg: Config, mqtt: MqttConnection, probe: Probe) -> None:
-        self._cfg = cfg
+        super().__init__(cfg)
         self._mqtt = mqtt
         self._probe = probe
         self._log = logging.getLogger(type(self).__module__)
@@ -68,14 +69,6 @@ class MqttRelay(ABC, Generic[Config, Probe, Plan]):
         self._last_seen: datetime | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._online_listeners: list[Callable[[], None]] = []
-
-    @property
-    def id(self) -> str:
-        return self._cfg.id
-
-    @property
-    def channels(self) -> int:
-        return self._cfg.channels
 
     async def start(self) -> None:
         """Subscribe to the device's replies, reports and online message. Switches nothing; the
@@ -133,11 +126,7 @@ class MqttRelay(ABC, Generic[Config, Probe, Plan]):
         check_channel(self._cfg.id, channel, self._cfg.channels)
         if self._available is False:
             return ChannelStatus(channel, "unknown", False, self._available_since)
-        known = self._state.get(channel)
-        if known is None:
-            return ChannelStatus(channel, "unknown", False, None)
-        on, since = known
-        return ChannelStatus(channel, "on" if on else "off", True, since)
+        return known_status(channel, self._state.get(channel))
 
     def health(self) -> DeviceHealth:
         available = self._available if self._mqtt.is_connected else None
