@@ -1,4 +1,5 @@
-"""One contract for every relay driver: the fake, and Tasmota against its double on Mosquitto."""
+"""One contract for every relay driver: the fake, Tasmota and Shelly against their doubles on
+Mosquitto, and the serial boards over a pty."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
-from doubles.shelly import ShellyDouble
-from doubles.tasmota import TasmotaDouble
-from peers.mosquitto import Mosquitto, running_mqtt, unique_name
+from peers.mosquitto import Mosquitto, unique_name
 from peers.serial_rigs import SERIAL_KINDS, serial_relay
+from rig_mqtt_relay import until
+from rig_shelly import MakeShelly, make_shelly, shelly_relay
+from rig_tasmota import MakeTasmota, tasmota_relay
 
-from controller.config.devices import FakeRelayConfig, ShellyRelayConfig, TasmotaRelayConfig
+from controller.config.devices import FakeRelayConfig, TasmotaRelayConfig
+from controller.config.models import MqttConfig
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.fake import FakeRelay
 from drivers.relays.registry import FACTORIES, RelayConfigError, build_relay
-from drivers.relays.shelly import build_shelly
+from drivers.relays.tasmota import TasmotaRelay
+from drivers.transports.mqtt import MqttConnection
 
 RelayRig = Callable[[int], AbstractAsyncContextManager[RelayDevice]]
+__all__ = ["make_shelly"]  # the fixture, imported so pytest finds it here
+_MQTT = {"confirm_timeout_s": 1.0, "retries": 1}
 
 _NO_TIMER = "the board has no device-side timer, so no dead-man (the driver cannot invent one)"
 _UNCONFIRMED = "LCUS never answers: its switches are 'commanded', never 'confirmed'"
@@ -42,7 +48,8 @@ NOT_APPLICABLE = {
 def rig(
     request: pytest.FixtureRequest,
     mosquitto: Mosquitto,
-    make_tasmota: Callable[..., TasmotaDouble],
+    make_tasmota: MakeTasmota,
+    make_shelly: MakeShelly,
 ) -> RelayRig:
     """`async with rig(channels) as relay`: a started driver of the parametrized kind."""
 
@@ -59,48 +66,18 @@ def rig(
     @asynccontextmanager
     async def tasmota(channels: int) -> AsyncIterator[RelayDevice]:
         double = make_tasmota(mosquitto, channels=channels)
-        async with running_mqtt(mosquitto, unique_name("contract")) as conn:
-            cfg = TasmotaRelayConfig(
-                id="east",
-                type="tasmota",
-                topic=double.topic,
-                channels=channels,
-                confirm_timeout_s=1.0,
-                retries=1,
-            )
-            relay = build_relay(cfg, mqtt=conn)
-            await relay.start()
-            try:
-                assert await until(lambda: relay.health().available is True, 3), "no LWT Online"
-                yield relay
-            finally:
-                await relay.stop()
+        async with tasmota_relay(
+            mosquitto, double, unique_name("contract"), check=False, **_MQTT, channels=channels
+        ) as (relay, _conn):
+            yield relay
 
     @asynccontextmanager
     async def shelly(channels: int) -> AsyncIterator[RelayDevice]:
-        double = ShellyDouble(
-            mosquitto.host, mosquitto.port, unique_name("shelly"), channels=channels
-        )
-        double.start()
-        try:
-            async with running_mqtt(mosquitto, unique_name("contract")) as conn:
-                cfg = ShellyRelayConfig(
-                    id="east",
-                    type="shelly",
-                    topic_prefix=double.topic_prefix,
-                    channels=channels,
-                    confirm_timeout_s=1.0,
-                    retries=1,
-                )
-                relay = build_shelly(cfg, conn)
-                await relay.start()
-                try:
-                    assert await until(lambda: relay.health().available is True, 3), "offline"
-                    yield relay
-                finally:
-                    await relay.stop()
-        finally:
-            double.stop()
+        double = make_shelly(mosquitto, channels=channels)
+        async with shelly_relay(
+            mosquitto, double, unique_name("contract"), check=False, **_MQTT, channels=channels
+        ) as (relay, _conn):
+            yield relay
 
     reason = NOT_APPLICABLE.get((request.param, request.node.originalname))
     if reason is not None:
@@ -108,15 +85,6 @@ def rig(
     if request.param in SERIAL_KINDS:
         return lambda channels: serial_relay(request.param, channels)
     return {"fake": fake, "tasmota": tasmota, "shelly": shelly}[request.param]
-
-
-async def until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 def test_on_then_off_are_confirmed_and_status_follows(rig: RelayRig) -> None:
@@ -196,6 +164,9 @@ def test_registry_builds_by_type_and_tasmota_needs_mqtt() -> None:
     assert isinstance(build_relay(FakeRelayConfig(id="b", type="fake"), mqtt=None), FakeRelay)
     with pytest.raises(RelayConfigError, match=r"^继电器 east 是 Tasmota 设备.* / relay east is"):
         build_relay(TasmotaRelayConfig(id="east", type="tasmota", topic="t"), mqtt=None)
+    mqtt = MqttConnection(MqttConfig(), status_topic="t")  # not started: nothing connects
+    built = build_relay(TasmotaRelayConfig(id="east", type="tasmota", topic="t"), mqtt=mqtt)
+    assert isinstance(built, TasmotaRelay)
     assert sorted(FACTORIES) == ["fake", "lcus", "modbus-rtu", "shelly", "tasmota"]
 
 

@@ -1,4 +1,5 @@
-"""The Shelly driver against its device double on a real Mosquitto: payloads, dead-man, faults."""
+"""The Shelly driver against its device double on a real Mosquitto: payloads, dead-man, its own
+faults. Faults every MQTT relay shares: tests/test_mqtt_relay_faults.py."""
 
 from __future__ import annotations
 
@@ -113,28 +114,6 @@ def test_toggle_after_switches_off_by_itself(mosquitto: Mosquitto, make_shelly: 
     asyncio.run(scenario())
 
 
-def test_mute_device_fails_after_one_plus_retries_attempts(
-    mosquitto: Mosquitto, make_shelly: MakeShelly
-) -> None:
-    double = make_shelly(mosquitto)
-
-    async def scenario() -> None:
-        async with shelly_relay(mosquitto, double, unique_name("mute")) as (relay, _conn):
-            double.mute = True
-            with pytest.raises(RelayError) as caught:
-                await relay.switch(1, True, deadman_s=60)
-            assert str(caught.value) == (
-                "继电器 east 第1路 未确认开启 / relay east:1 did not confirm ON after 3 attempts"
-                " (no reply)"
-            )
-            assert await until(lambda: len(double.received("Switch.Set")) == 3, 1)
-            assert double.received("Switch.GetStatus") == []
-            assert relay.status(1).state == "unknown"
-            assert relay.health().last_error == str(caught.value)
-
-    asyncio.run(scenario())
-
-
 @pytest.mark.parametrize(
     ("fault", "reason", "read_back"),
     [("stuck", "output reads OFF", "off"), ("timerless", "flip-back timer is None, not 30", "on")],
@@ -175,74 +154,6 @@ def test_device_error_reply_fails_at_once_with_its_message(
             with pytest.raises(RelayError, match=r"设备设置未读到 / .*: -105: Argument 'id'"):
                 await relay.switch(2, True)
             assert len(double.received("Switch.Set")) == 1  # an answer: nothing to retry
-
-    asyncio.run(scenario())
-
-
-def test_button_press_updates_status_without_a_command(
-    mosquitto: Mosquitto, make_shelly: MakeShelly
-) -> None:
-    double = make_shelly(mosquitto)
-
-    async def scenario() -> None:
-        async with shelly_relay(mosquitto, double, unique_name("press")) as (relay, _conn):
-            double.press(0)
-            assert await until(lambda: relay.status(1).state == "on", 2)
-            double.press(0)
-            assert await until(lambda: relay.status(1).state == "off", 2)
-            assert double.received("Switch.Set") == [] and double.received("Switch.GetStatus") == []
-
-    asyncio.run(scenario())
-
-
-def test_offline_device_is_unavailable_and_fails_fast(
-    mosquitto: Mosquitto, make_shelly: MakeShelly
-) -> None:
-    double = make_shelly(mosquitto)
-
-    async def scenario() -> None:
-        async with shelly_relay(mosquitto, double, unique_name("lwt")) as (relay, _conn):
-            await relay.switch(1, True)
-            double.go_offline()
-            assert await until(lambda: relay.health().available is False, 3)
-            assert relay.status(1).state == "unknown"
-            started = time.monotonic()
-            with pytest.raises(RelayError, match=r"^继电器 east 离线.* / relay east:1 .*offline"):
-                await relay.switch(1, False)
-            assert time.monotonic() - started < 0.2
-            assert len(double.received("Switch.Set")) == 1
-            double.start()
-            assert await until(lambda: relay.health().available is True, 3)
-            assert (await relay.switch(1, False)).confirmation == "confirmed"
-
-    asyncio.run(scenario())
-
-
-def test_broker_down_fails_fast_and_the_command_never_fires_later(
-    mosquitto_private: Mosquitto, make_shelly: MakeShelly
-) -> None:
-    broker, double, client_id = (
-        mosquitto_private,
-        make_shelly(mosquitto_private),
-        unique_name("down"),
-    )
-
-    async def scenario() -> None:
-        async with shelly_relay(broker, double, client_id) as (relay, conn):
-            broker.stop()
-            assert await until(lambda: not conn.is_connected, 3)
-            assert relay.health().available is None  # cut off: cannot tell
-            started = time.monotonic()
-            with pytest.raises(RelayError, match=r"^继电器 east 第1路 未开启：MQTT 服务器不可达"):
-                await relay.switch(1, True, deadman_s=30)
-            assert time.monotonic() - started < 0.2
-            await asyncio.to_thread(broker.start)
-            assert await conn.wait_connected(5)
-            assert await asyncio.to_thread(double.wait_online, 5)
-            await asyncio.sleep(1.5)
-            assert double.received("Switch.Set") == []  # only the start-up reads, nothing replayed
-            assert relay.health().available is True  # `online` again, retained
-            assert (await relay.switch(1, True)).confirmation == "confirmed"
 
     asyncio.run(scenario())
 

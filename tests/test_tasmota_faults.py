@@ -1,4 +1,5 @@
-"""The Tasmota driver when things go wrong: silent devices, LWT, broker outages, daemon death."""
+"""The Tasmota driver's own faults and frames: late answers, exact topics, telemetry, FullTopic,
+the daemon's Last Will. Faults every MQTT relay shares: tests/test_mqtt_relay_faults.py."""
 
 from __future__ import annotations
 
@@ -10,33 +11,8 @@ import subprocess
 import sys
 import time
 
-import pytest
 from peers.mosquitto import Mosquitto, Subscriber, unique_name
-from rig_tasmota import MakeTasmota, switched, tasmota_relay, until
-
-from drivers.relays.base import RelayError
-
-
-def test_silent_device_fails_after_one_plus_retries_attempts(
-    mosquitto: Mosquitto, make_tasmota: MakeTasmota
-) -> None:
-    double = make_tasmota(mosquitto)
-
-    async def scenario() -> None:
-        async with tasmota_relay(mosquitto, double, unique_name("mute")) as (relay, _conn):
-            double.mute = True
-            started = time.monotonic()
-            with pytest.raises(RelayError) as caught:
-                await relay.switch(1, True)
-            assert str(caught.value) == (
-                "继电器 east 第1路 未确认开启 / relay east:1 did not confirm ON after 3 attempts"
-            )
-            assert 0.85 < time.monotonic() - started < 1.5
-            assert await until(lambda: len(double.received("POWER1", "ON")) == 3, 1)
-            assert relay.status(1).state == "unknown"
-            assert relay.health().last_error == str(caught.value)
-
-    asyncio.run(scenario())
+from rig_tasmota import MakeTasmota, tasmota_relay, until
 
 
 def test_late_answer_is_caught_by_the_retry(
@@ -91,16 +67,15 @@ def test_commands_have_exact_topics_and_are_never_retained(
     asyncio.run(scenario())
 
 
-def test_device_reports_update_status_without_a_command(
+def test_a_press_the_device_does_not_report_shows_with_the_next_telemetry(
     mosquitto: Mosquitto, make_tasmota: MakeTasmota
 ) -> None:
     double = make_tasmota(mosquitto)
 
     async def scenario() -> None:
         async with tasmota_relay(mosquitto, double, unique_name("reports")) as (relay, _conn):
-            double.press(1)  # a button on the device
-            assert await until(lambda: relay.status(1).state == "on", 2)
-            double.press(1, report=False)
+            await relay.switch(1, True)  # a reported press: tests/test_mqtt_relay_faults.py
+            double.press(1, report=False)  # a button on the device, and nothing said
             await asyncio.sleep(0.2)
             assert relay.status(1).state == "on"  # not told yet
             double.publish_state()  # telemetry
@@ -119,90 +94,6 @@ def test_reordered_fulltopic(mosquitto: Mosquitto, make_tasmota: MakeTasmota) ->
         ) as (relay, _conn):
             assert (await relay.switch(1, True)).confirmation == "confirmed"
         assert double.received("POWER1")[0].topic == f"tasmota/{double.topic}/cmnd/POWER1"
-
-    asyncio.run(scenario())
-
-
-def test_lwt_offline_makes_the_device_unavailable(
-    mosquitto: Mosquitto, make_tasmota: MakeTasmota
-) -> None:
-    double = make_tasmota(mosquitto)
-
-    async def scenario() -> None:
-        async with tasmota_relay(mosquitto, double, unique_name("lwt")) as (relay, _conn):
-            await relay.switch(1, True)
-            double.go_offline()
-            assert await until(lambda: relay.health().available is False, 3)
-            assert relay.status(1).state == "unknown"
-            with pytest.raises(RelayError, match=r"^继电器 east 离线.* / relay east:1 .*offline"):
-                await relay.switch(1, False)
-            double.start()
-            assert await until(lambda: relay.health().available is True, 3)
-            assert (await relay.switch(1, False)).confirmation == "confirmed"
-
-    asyncio.run(scenario())
-
-
-def test_broker_down_fails_fast_and_the_command_never_fires_later(
-    mosquitto_private: Mosquitto, make_tasmota: MakeTasmota
-) -> None:
-    broker, double, client_id = (
-        mosquitto_private,
-        make_tasmota(mosquitto_private),
-        unique_name("down"),
-    )
-
-    async def scenario() -> None:
-        async with tasmota_relay(broker, double, client_id) as (relay, conn):
-            broker.stop()
-            assert await until(lambda: not conn.is_connected, 3)
-            assert relay.health().available is None  # cut off: cannot tell
-            started = time.monotonic()
-            with pytest.raises(RelayError, match=r"^继电器 east 第1路 未开启：MQTT 服务器不可达"):
-                await relay.switch(1, True, deadman_s=30)
-            assert time.monotonic() - started < 0.2
-            await asyncio.to_thread(broker.start)
-            mark = broker.mark()
-            assert await conn.wait_connected(5)
-            assert await asyncio.to_thread(double.wait_online, 5)
-            await asyncio.sleep(1.5)
-            assert double.received("POWER1") == []
-            assert not switched(broker.received_publishes(client_id, mark))
-            assert relay.health().available is True  # the LWT again, from the re-subscription
-            # Reconnected and subscribed again by itself: switching works.
-            assert (await relay.switch(1, True)).confirmation == "confirmed"
-
-    asyncio.run(scenario())
-
-
-def test_hung_broker_unconfirmed_on_is_dropped_not_replayed(
-    mosquitto_private: Mosquitto, make_tasmota: MakeTasmota
-) -> None:
-    broker, double, client_id = (
-        mosquitto_private,
-        make_tasmota(mosquitto_private),
-        unique_name("hung"),
-    )
-
-    async def scenario() -> None:
-        async with tasmota_relay(broker, double, client_id, retries=1) as (relay, conn):
-            broker.freeze()  # takes the bytes, never acknowledges
-            with pytest.raises(RelayError) as caught:
-                await relay.switch(1, True, deadman_s=30)
-            assert str(caught.value) == (
-                "继电器 east 第1路 定时关闭未确认，未开启 / relay east:1 dead-man (PulseTime) not "
-                "confirmed after 2 attempts (PulseTime1 unanswered), not switched ON"
-            )
-            broker.kill()
-            assert await until(lambda: not conn.is_connected, 3)
-            await asyncio.to_thread(broker.start)
-            mark = broker.mark()
-            assert await conn.wait_connected(5)
-            assert await asyncio.to_thread(double.wait_online, 5)
-            await asyncio.sleep(1.5)
-            assert double.received("POWER1") == []
-            assert not switched(broker.received_publishes(client_id, mark))
-            assert conn.health().dropped >= 2
 
     asyncio.run(scenario())
 
