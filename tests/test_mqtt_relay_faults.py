@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from peers.mosquitto import Mosquitto, unique_name
@@ -14,8 +15,13 @@ from rig_mqtt_relay import MqttRig, nothing_fires_later, until
 from rig_shelly import MakeShelly, ShellyRig, make_shelly, shelly_relay
 from rig_tasmota import MakeTasmota, TasmotaRig, tasmota_relay
 
+from controller.config.devices import ShellyRelayConfig, TasmotaRelayConfig
 from drivers.relays.base import RelayError, RelayUnreachable
 from drivers.relays.errors import NotConfirmed, RelayOffline
+from drivers.relays.mqtt_relay import MqttRelay
+from drivers.relays.shelly import ShellyRelay
+from drivers.relays.tasmota import TasmotaRelay
+from drivers.transports.mqtt import MqttUnavailable
 
 __all__ = ["make_shelly"]  # the fixture, imported so pytest finds it here
 MakeRig = Callable[[Mosquitto], MqttRig]
@@ -129,5 +135,52 @@ def test_hung_broker_unconfirmed_on_is_dropped_not_replayed(private: MqttRig) ->
             assert await until(lambda: not conn.is_connected, 3)
             await nothing_fires_later(private, conn, client_id)
             assert conn.health().dropped >= 2
+
+    asyncio.run(scenario())
+
+
+class NoBroker:
+    """Just enough of an MqttConnection cut off from its broker: every publish is refused."""
+
+    is_connected = False
+
+    def subscribe(self, topic: str, handler: Callable[[str, bytes], None]) -> Callable[[], None]:
+        return lambda: None
+
+    def on_connection_change(self, listener: Callable[[bool], None]) -> Callable[[], None]:
+        return lambda: None
+
+    def publish(self, topic: str, payload: str, qos: int = 1, retain: bool = False) -> None:
+        raise MqttUnavailable(
+            f"MQTT 服务器不可达，命令未发送 / MQTT broker unreachable, command not sent ({topic})"
+        )
+
+
+def _tasmota(mqtt: Any) -> TasmotaRelay:
+    return TasmotaRelay(TasmotaRelayConfig(id="east", type="tasmota", topic="t"), mqtt)
+
+
+def _shelly(mqtt: Any) -> ShellyRelay:
+    return ShellyRelay(ShellyRelayConfig(id="east", type="shelly", topic_prefix="p"), mqtt)
+
+
+@pytest.mark.parametrize("build", [_tasmota, _shelly], ids=["tasmota", "shelly"])
+def test_settings_unread_for_the_broker_are_said_once_in_each_language(
+    build: Callable[[Any], MqttRelay[Any, Any, Any]],
+) -> None:
+    """The transport's refusal is bilingual already: the driver's words must not nest it."""
+
+    async def scenario() -> None:
+        relay = build(NoBroker())
+        with pytest.raises(RelayUnreachable) as caught:
+            await relay.switch(1, True, deadman_s=30)
+        assert str(caught.value) == (
+            "继电器 east 第1路 未开启：MQTT 服务器不可达，设备设置未读到 / "
+            "relay east:1 not switched ON: device settings not read: MQTT broker unreachable"
+        )
+        assert relay.health().last_error == (
+            "MQTT 服务器不可达，设备设置未读到 / device settings not read: MQTT broker unreachable"
+        )
+        await relay.stop()
 
     asyncio.run(scenario())
