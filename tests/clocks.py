@@ -56,8 +56,9 @@ class VirtualClock:
 
     def new_loop(self) -> asyncio.AbstractEventLoop:
         """An event loop on which this clock advances whenever the loop is idle."""
-        loop = asyncio.SelectorEventLoop(_VirtualSelector(self))
-        self._loop = loop
+        selector = _VirtualSelector(self)
+        loop = asyncio.SelectorEventLoop(selector)
+        selector.loop = self._loop = loop
         return loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -116,19 +117,20 @@ class VirtualClock:
     # -- moving on --------------------------------------------------------------------------
 
     def _advance(self) -> bool:
-        """Called by the idle loop: jump to the next deadline if no thread runs; True if
-        something was woken."""
+        """Called by the idle loop (or, with no loop, by the last thread to fall asleep): jump
+        to the next deadline if no thread runs; True if something was woken."""
         with self._cond:
             if self._running > 0:
                 return False
-            while self._timers and self._timers[0][2].done():
+            while self._timers and _gone(self._timers[0][2]):
                 heapq.heappop(self._timers)
-            deadlines = [d for d, _, _ in self._timers[:1]] + list(self._sleepers.values())
+            timers = self._timers[:1] if self._loop is not None else []
+            deadlines = [d for d, _, _ in timers] + list(self._sleepers.values())
             if not deadlines:
                 return False
             self._mono = max(self._mono, min(deadlines))
             due: list[asyncio.Future[None]] = []
-            while self._timers and self._timers[0][0] <= self._mono:
+            while timers and self._timers and self._timers[0][0] <= self._mono:
                 due.append(heapq.heappop(self._timers)[2])
             for alarm, deadline in list(self._sleepers.items()):
                 if deadline <= self._mono:
@@ -144,11 +146,20 @@ class VirtualClock:
         self._cond.notify_all()
 
     def _poke(self) -> None:
-        """Tell an idle loop that a thread went to sleep (or ended): time may move now."""
+        """A thread went to sleep (or ended): an idle loop looks again. With no loop (it has
+        closed; a player thread is still ending its airing) time moves on from here."""
         loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # closed: nobody to tell
-                loop.call_soon_threadsafe(_nothing)
+        if loop is None:
+            self._advance()
+            return
+        with contextlib.suppress(RuntimeError):  # closed: nobody to tell
+            loop.call_soon_threadsafe(_nothing)
+
+    def _loop_closed(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        with self._cond:
+            if loop is not None and self._loop is loop:
+                self._loop = None
+                self._advance()
 
 
 class VirtualAlarm:
@@ -221,6 +232,7 @@ class _VirtualSelector(selectors.BaseSelector):
     def __init__(self, clock: VirtualClock) -> None:
         self._clock = clock
         self._inner = selectors.DefaultSelector()
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -250,6 +262,7 @@ class _VirtualSelector(selectors.BaseSelector):
 
     def close(self) -> None:
         self._inner.close()
+        self._clock._loop_closed(self.loop)
 
     def get_key(self, fileobj: Any) -> selectors.SelectorKey:
         return self._inner.get_key(fileobj)
@@ -260,6 +273,10 @@ class _VirtualSelector(selectors.BaseSelector):
 
 def _nothing() -> None:
     pass
+
+
+def _gone(future: asyncio.Future[None]) -> bool:
+    return future.done() or future.get_loop().is_closed()
 
 
 def run_on(clock: object, coro: Coroutine[Any, Any, T]) -> T:

@@ -6,17 +6,13 @@ import asyncio
 import contextlib
 from typing import Protocol
 
+from drivers.relays.common import Section
+
 Words = tuple[str, str]  # (Chinese, English)
 
 
-class ProbeConfig(Protocol):
+class ProbeConfig(Section, Protocol):
     """What a probe (and the MQTT relay around it) reads of the relay's config section."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def channels(self) -> int: ...
 
     @property
     def confirm_timeout_s(self) -> float: ...
