@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.clock import Clock, SystemClock
+from controller.clock import Alarm, Clock, SystemClock, waiting
 from controller.dbguard import mark_database
 from controller.store import AsRunRow, Outcome, Store
 
@@ -59,6 +59,7 @@ class AsRunJournal:
         self._queue: queue.Queue[tuple[str, tuple[Any, ...], dict[str, Any]] | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
+        self._busy: Alarm | None = None  # held while writes are queued: a virtual clock waits
         self._fault: tuple[str, datetime] | None = None
         self._file_fault: str | None = None
         self._opened: dict[str, datetime] = {}  # airing id → planned end, written by us
@@ -169,6 +170,8 @@ class AsRunJournal:
 
     def _put(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
         with self._idle:
+            if self._pending == 0:
+                self._busy = waiting(self._clock).alarm()
             self._pending += 1
         self._queue.put((name, args, kw))
 
@@ -193,6 +196,8 @@ class AsRunJournal:
                 self._pending -= 1
                 if self._pending == 0:
                     self._fault = None
+                    if self._busy is not None:
+                        self._busy.close()
                 self._idle.notify_all()
 
     def _failed(self, name: str, exc: BaseException, attempt: int) -> None:

@@ -1,17 +1,20 @@
 """The priority ladder on a running station (in-process, fake relays, air-check files): an
 emergency preempts a slot and the slot resumes; 停播; a drill cancelled by CAP; a blackout
-entered while on air cuts it; the emergency passes a blackout below its threshold."""
+entered while on air cuts it; the emergency passes a blackout below its threshold.
+
+The app runs on the virtual clock (tests/clocks.py): this test thread holds the clock, so
+virtual time moves only while it pauses, and an airing of 12 s takes milliseconds."""
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clocks import VirtualAlarm, VirtualClock
 from fastapi.testclient import TestClient
 from media_files import tone
 from peers.daemon import SH, StationDir
@@ -65,16 +68,29 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def sleep_until(moment: datetime) -> None:
-    time.sleep(max((moment - datetime.now(SH)).total_seconds(), 0.0))
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
 
 
 @pytest.fixture
-def client_for() -> Iterator[Any]:
+def me(clock: VirtualClock) -> Iterator[VirtualAlarm]:
+    """This test thread, holding the clock: time moves only while it pauses."""
+    with clock.hold() as hold:
+        yield hold
+
+
+def soon(clock: VirtualClock, seconds: float) -> datetime:
+    return clock.now().astimezone(SH).replace(microsecond=0) + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def client_for(clock: VirtualClock, me: VirtualAlarm) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def make(station: StationDir) -> TestClient:
-        client = TestClient(create_app(load_config(station.root / "config.yaml")))
+        app = create_app(load_config(station.root / "config.yaml"), clock)
+        client = TestClient(app, backend_options=dict(clock.backend()))
         client.__enter__()
         clients.append(client)
         return client
@@ -94,12 +110,14 @@ def at(text: str | None) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_an_emergency_preempts_a_slot_which_then_resumes(tmp_path: Path, client_for: Any) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+def test_an_emergency_preempts_a_slot_which_then_resumes(
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
+) -> None:
+    start = soon(clock, 4)
     station, tokens, clip_id = make_station(tmp_path, [slot("午间", start, 12)])
     client = client_for(station)
     op = auth(tokens["operator"])
-    sleep_until(start + timedelta(seconds=2.5))
+    me.pause_until(start + timedelta(seconds=2.5))
     alert = {
         "identifier": "gongan-2026-0001", "status": "actual", "msgType": "alert",
         "zones": ["east"], "clips": [clip_id], "repeats": 2, "interval_s": 0.5,
@@ -110,13 +128,13 @@ def test_an_emergency_preempts_a_slot_which_then_resumes(tmp_path: Path, client_
     again = client.post("/api/emergency", json=alert, headers=op)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert len(client.get("/api/airings", headers=op).json()) == 1  # aired once
-    time.sleep(1.0)
+    me.pause(1.0)
     status = client.get("/api/status").json()
     (on_air,) = [a for a in status["on_air"] if a["phase"] == "on_air"]
     assert on_air["source"] == "emergency" and on_air["priority"] == 100
     assert [z["id"] for z in on_air["zones"]] == ["east"]
     assert status["displays"][0]["text"] == "紧急通知：请勿转账"
-    sleep_until(start + timedelta(seconds=12.8))
+    me.pause_until(start + timedelta(seconds=12.8))
     rows = rows_by(station)
     slot_id = f"{start.isoformat()}|午间"
     ov = first.json()["airing_id"]
@@ -142,11 +160,13 @@ def test_an_emergency_preempts_a_slot_which_then_resumes(tmp_path: Path, client_
     assert client.get("/api/status").json()["displays"][0]["text"] != "紧急通知：请勿转账"
 
 
-def test_stop_silences_the_slot_and_it_does_not_resume(tmp_path: Path, client_for: Any) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+def test_stop_silences_the_slot_and_it_does_not_resume(
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
+) -> None:
+    start = soon(clock, 4)
     station, tokens, _ = make_station(tmp_path, [slot("晚间", start, 8)])
     client = client_for(station)
-    sleep_until(start + timedelta(seconds=1.5))
+    me.pause_until(start + timedelta(seconds=1.5))
     assert (
         client.post("/api/stop", json={"reason": "x"}, headers=auth(tokens["police"])).status_code
         == 403
@@ -156,7 +176,7 @@ def test_stop_silences_the_slot_and_it_does_not_resume(tmp_path: Path, client_fo
     )
     assert answer.status_code == 200
     assert answer.json()["stopped"] == [f"{start.isoformat()}|晚间"]
-    time.sleep(1.0)
+    me.pause(1.0)
     assert [a for a in client.get("/api/status").json()["on_air"] if a["phase"] != "done"] == []
     rows = station.rows()
     assert {r["outcome"] for r in rows} == {"stopped"}
@@ -167,9 +187,9 @@ def test_stop_silences_the_slot_and_it_does_not_resume(tmp_path: Path, client_fo
 
 
 def test_a_drill_in_a_blackout_is_marked_and_a_cap_cancel_ends_it(
-    tmp_path: Path, client_for: Any
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
 ) -> None:
-    now = datetime.now(SH).replace(microsecond=0)
+    now = soon(clock, 0)
     quiet = {"name": "高考", "start": f"{now - timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
              "end": f"{now + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"}  # fmt: skip
     station, tokens, clip_id = make_station(tmp_path, [], blackouts=[quiet])
@@ -185,14 +205,14 @@ def test_a_drill_in_a_blackout_is_marked_and_a_cap_cancel_ends_it(
         "repeats": 10, "reason": "季度演练", "led_text": "防诈演练",
     })  # fmt: skip
     assert drill.status_code == 201, drill.text
-    time.sleep(2.5)
+    me.pause(2.5)
     assert client.get("/api/status").json()["displays"][0]["text"] == "演练：防诈演练"
     cancel = client.post("/api/emergency", headers=op, json={
         "identifier": "drill-1-cancel", "status": "exercise", "msgType": "cancel",
         "references": ["drill-1"], "reason": "演练结束",
     })  # fmt: skip
     assert cancel.status_code == 200 and cancel.json()["cancelled"] == ["drill-1"]
-    time.sleep(1.0)
+    me.pause(1.0)
     rows = rows_by(station)
     ov = drill.json()["airing_id"]
     for zone in ("east", "west"):
@@ -207,18 +227,20 @@ def test_a_drill_in_a_blackout_is_marked_and_a_cap_cancel_ends_it(
     assert client.get("/api/status").json()["displays"][0]["text"] != "演练：防诈演练"
 
 
-def test_a_blackout_entered_while_on_air_cuts_the_airing(tmp_path: Path, client_for: Any) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+def test_a_blackout_entered_while_on_air_cuts_the_airing(
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
+) -> None:
+    start = soon(clock, 4)
     station, tokens, _ = make_station(tmp_path, [slot("早间", start, 10)])
     client = client_for(station)
-    sleep_until(start + timedelta(seconds=1))
-    cut_at = (datetime.now(SH) + timedelta(seconds=2)).replace(microsecond=0)
+    me.pause_until(start + timedelta(seconds=1))
+    cut_at = (clock.now().astimezone(SH) + timedelta(seconds=2)).replace(microsecond=0)
     made = client.post("/api/blackouts", headers=auth(tokens["admin"]), json={
         "name": "临时静默", "start": cut_at.isoformat(),
         "end": (cut_at + timedelta(hours=1)).isoformat(), "zones": ["west"],
     })  # fmt: skip
     assert made.status_code == 201, made.text
-    sleep_until(start + timedelta(seconds=11))
+    me.pause_until(start + timedelta(seconds=11))
     rows = {r["zone"]: r for r in station.rows()}
     assert rows["west"]["outcome"] == "cut" and "临时静默" in rows["west"]["reason"]
     assert abs((at(rows["west"]["audio_end"]) - cut_at).total_seconds()) < 0.3
@@ -228,7 +250,9 @@ def test_a_blackout_entered_while_on_air_cuts_the_airing(tmp_path: Path, client_
     )
 
 
-def test_override_requests_are_checked(tmp_path: Path, client_for: Any) -> None:
+def test_override_requests_are_checked(
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
+) -> None:
     station, tokens, clip_id = make_station(tmp_path, [])
     client = client_for(station)
     op = auth(tokens["operator"])
@@ -255,22 +279,22 @@ def test_override_requests_are_checked(tmp_path: Path, client_for: Any) -> None:
 
 
 def test_after_a_restart_the_emergency_goes_on_and_the_slot_resumes(
-    tmp_path: Path, client_for: Any
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
 ) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    start = soon(clock, 4)
     station, tokens, clip_id = make_station(tmp_path, [slot("午间", start, 15)])
     client = client_for(station)
-    sleep_until(start + timedelta(seconds=1.5))
+    me.pause_until(start + timedelta(seconds=1.5))
     alert = client.post("/api/emergency", headers=auth(tokens["operator"]), json={
         "identifier": "restart-1", "status": "actual", "zones": "all", "clips": [clip_id],
         "repeats": 4, "interval_s": 0.5, "reason": "电诈预警",
     })  # fmt: skip
     assert alert.status_code == 201, alert.text
-    sleep_until(start + timedelta(seconds=4))
+    me.pause_until(start + timedelta(seconds=4))
     client.__exit__(None, None, None)  # the daemon stops mid-emergency…
     client_for(station)  # …and starts again
     ov, slot_id = alert.json()["airing_id"], f"{start.isoformat()}|午间"
-    sleep_until(start + timedelta(seconds=15.5))
+    me.pause_until(start + timedelta(seconds=15.5))
     rows = rows_by(station)
     for zone in ("east", "west"):
         assert rows[(slot_id, zone)]["outcome"] == "preempted"
@@ -284,24 +308,24 @@ def test_after_a_restart_the_emergency_goes_on_and_the_slot_resumes(
 
 
 def test_stop_during_an_emergency_also_ends_the_slot_it_displaced(
-    tmp_path: Path, client_for: Any
+    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
 ) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    start = soon(clock, 4)
     station, tokens, clip_id = make_station(tmp_path, [slot("午间", start, 12)])
     client = client_for(station)
     op = auth(tokens["operator"])
-    sleep_until(start + timedelta(seconds=1.5))
+    me.pause_until(start + timedelta(seconds=1.5))
     alert = client.post("/api/emergency", headers=op, json={
         "identifier": "stop-1", "status": "actual", "zones": "all", "clips": [clip_id],
         "repeats": 3, "reason": "电诈预警",
     })  # fmt: skip
     assert alert.status_code == 201, alert.text
-    time.sleep(1.5)
+    me.pause(1.5)
     stopped = client.post("/api/stop", headers=op, json={"reason": "误播"})
     assert stopped.json()["stopped"] == [alert.json()["airing_id"]]
     client.__exit__(None, None, None)
     client_for(station)  # a restart must not bring the displaced slot back either
-    sleep_until(start + timedelta(seconds=6))
+    me.pause_until(start + timedelta(seconds=6))
     outcomes = {(r["airing_id"], r["zone"]): r["outcome"] for r in station.rows()}
     slot_id, ov = f"{start.isoformat()}|午间", alert.json()["airing_id"]
     assert outcomes == {
