@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from controller.app import Services
 from controller.planner import FIRST_YEAR, LAST_YEAR, airing_to_dict, plan
-from controller.status import station_status
 
 router = APIRouter()
 
@@ -26,7 +25,7 @@ ServicesDep = Annotated[Services, Depends(services)]
 @router.get("/healthz")
 async def healthz(svc: ServicesDep) -> dict[str, Any]:
     """Liveness: the daemon answers and its station has started (no thread needed)."""
-    if not svc.station.started:
+    if not svc.engine.ready():
         raise HTTPException(503, "station starting")
     return {"ok": True}
 
@@ -34,7 +33,7 @@ async def healthz(svc: ServicesDep) -> dict[str, Any]:
 @router.get("/api/status")
 def status(svc: ServicesDep) -> dict[str, Any]:
     """What is on air, on which zones, the next airings, and device health."""
-    return station_status(svc)
+    return svc.engine.status()
 
 
 @router.get("/api/plan")
@@ -51,4 +50,4 @@ def get_plan(
             422,
             f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 / from must lie in {FIRST_YEAR}–{LAST_YEAR}",
         )
-    return [airing_to_dict(a) for a in plan(cfg, svc.station.blackouts(), start, days)]
+    return [airing_to_dict(a) for a in plan(cfg, svc.all_blackouts(), start, days)]

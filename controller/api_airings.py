@@ -84,7 +84,8 @@ def _fail(exc: desk.DeskError) -> HTTPException:
 def list_airings(_who: AnyUser, svc: Svc) -> list[dict[str, object]]:
     """Overrides (manual and emergency) that end after yesterday, with their state."""
     since = svc.clock.now() - timedelta(days=1)
-    return [desk.describe(svc, o) for o in svc.overrides.ending_after(since)]
+    states = svc.engine.airing_states()  # asked once for the whole list
+    return [desk.describe(svc, o, states) for o in svc.overrides.ending_after(since)]
 
 
 @router.post("/api/airings", status_code=201)
@@ -121,7 +122,7 @@ def _delete_airing(svc: Services, who: Principal, airing_id: str, reason: str) -
         done = desk.end(svc, found, who, why)
         svc.audit.record(who, "airing.stop", found.id, why)
         return desk.describe(svc, done or found)
-    if svc.station.stop_airing(airing_id, f"停播 / stopped: {why}（{who.user}）"):
+    if svc.engine.stop_airing(airing_id, f"停播 / stopped: {why}（{who.user}）"):
         svc.audit.record(who, "airing.stop", airing_id, why)
         return {"id": airing_id, "state": "stopped"}
     raise HTTPException(404, f"没有正在播出的 {airing_id} / nothing on air as {airing_id!r}")

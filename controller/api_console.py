@@ -23,8 +23,8 @@ from controller.api import ServicesDep
 from controller.api_records import BlackoutIn, _aware, _silences, _valid
 from controller.app import Services
 from controller.auth import Admin, AnyUser
+from controller.engine.port import EngineUnavailable
 from controller.planner import Blackout, airing_to_dict, airings_between
-from controller.status import station_status
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,20 @@ class StatusStreams:
         self._svc: Services | None = None
         self._taken = -1e9
         self._key, self._payload = "", ""
+        self._lock = asyncio.Lock()
 
-    def snapshot(self, svc: Services) -> tuple[str, str]:
-        """(what decides a change, the event's JSON): the status without its `now` clock."""
-        fresh = time.monotonic() - self._taken < TICK_S * 0.8
-        if svc is not self._svc or not fresh:
-            status = jsonable_encoder(station_status(svc))  # as GET /api/status answers it
-            self._payload = json.dumps(status, ensure_ascii=False, separators=(",", ":"))
-            status.pop("now", None)
-            self._key = json.dumps(status, ensure_ascii=False, sort_keys=True)
-            self._svc, self._taken = svc, time.monotonic()
-        return self._key, self._payload
+    async def snapshot(self, svc: Services) -> tuple[str, str]:
+        """(what decides a change, the event's JSON): the status without its `now` clock.
+        Asked of the engine in a thread: the API's event loop never waits for it."""
+        async with self._lock:
+            fresh = time.monotonic() - self._taken < TICK_S * 0.8
+            if svc is not self._svc or not fresh:
+                status = jsonable_encoder(await asyncio.to_thread(svc.engine.status))
+                self._payload = json.dumps(status, ensure_ascii=False, separators=(",", ":"))
+                status.pop("now", None)
+                self._key = json.dumps(status, ensure_ascii=False, sort_keys=True)
+                self._svc, self._taken = svc, time.monotonic()
+            return self._key, self._payload
 
 
 class _EventStream(StreamingResponse):
@@ -116,7 +119,10 @@ async def status_events(svc: Services, streams: StatusStreams) -> AsyncIterator[
     last_key = None
     while not server_exiting() and time.monotonic() - opened < MAX_STREAM_S:
         try:
-            key, payload = streams.snapshot(svc)
+            key, payload = await streams.snapshot(svc)
+        except EngineUnavailable as exc:  # restarting: end, the browser retries
+            log.warning("status for the event stream: %s", exc.why)
+            return
         except Exception:  # the station is going away under us: end, the browser retries
             log.exception("status for the event stream failed")
             return
@@ -177,7 +183,7 @@ def console_router(max_streams: int | None = None) -> APIRouter:
         cfg = svc.loaded.config
         longest = max((s.duration for s in cfg.schedule.slots), default=0.0)
         after = airings_between(
-            cfg, [*svc.station.blackouts(), proposed], start - timedelta(seconds=longest), end
+            cfg, [*svc.all_blackouts(), proposed], start - timedelta(seconds=longest), end
         )
         return {
             "name": body.name,

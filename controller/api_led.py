@@ -35,7 +35,7 @@ def push_message(
 ) -> dict[str, Any]:
     """Show a temporary message on the screens (police or operator); it reverts by itself."""
     try:
-        message = svc.rotator.push_message(
+        message = svc.engine.push_message(
             body.text,
             body.displays,
             body.minutes,

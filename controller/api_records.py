@@ -100,7 +100,7 @@ def _silences(svc: Services, blackout: Blackout) -> list[dict[str, object]]:
     longest = max((s.duration for s in cfg.schedule.slots), default=0.0)
     begin = blackout.start - timedelta(seconds=longest)
     out = []
-    for a in airings_between(cfg, svc.station.blackouts(), begin, blackout.end):
+    for a in airings_between(cfg, svc.all_blackouts(), begin, blackout.end):
         touched = any(
             plan_zone(z.zone, a.start, a.end, [blackout]).status != "scheduled" for z in a.zones
         )
@@ -153,7 +153,7 @@ def create_blackout(body: BlackoutIn, who: Admin, svc: Svc) -> dict[str, object]
     zones = _valid(svc, start, end, body.zones)
     stored = svc.blackouts.add(body.name, start, end, zones, body.reason, who.user, body.threshold)
     answer = _with_silences(svc, stored)
-    svc.station.kick()  # one that starts now cuts what is on air
+    svc.engine.kick()  # one that starts now cuts what is on air
     svc.audit.record(who, "blackout.create", str(stored.id), body.reason, detail=stored.to_dict())
     return answer
 
@@ -177,7 +177,7 @@ def update_blackout(
     if new is None:
         raise HTTPException(404, f"没有静默期 {blackout_id} / no blackout {blackout_id}")
     answer = _with_silences(svc, new)
-    svc.station.kick()
+    svc.engine.kick()
     svc.audit.record(
         who, "blackout.update", str(new.id), reason,
         detail={"before": old.to_dict(), "after": new.to_dict()},

@@ -58,3 +58,8 @@ async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
             found["msg"] = str(found.get("msg", "")).removeprefix("Value error, ")
         errors.append(_renderable(found))
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+async def engine_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the air engine restarts or cannot answer: nothing was done, say so."""
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         "--new-database", action="store_true",
         help="create an empty station database although one existed (it vanished)",
     )  # fmt: skip
+    p_run.add_argument(
+        "--single-process", action="store_true",
+        help="run the engine inside the API process (debugging; no isolation, no restarts)",
+    )  # fmt: skip
     command("check", "validate the config and exit non-zero on errors")
     p_plan = command("plan", "print every airing in a date range, with blackouts applied")
     p_plan.add_argument("--from", dest="from_", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"配置有误，拒绝启动 / invalid config, not starting: {args.config}", file=sys.stderr)
         return 2
     if args.command == "run":
-        return _run(loaded, args.new_database)
+        return _run(loaded, args.config, args.new_database, args.single_process)
     if args.command in cli_admin.COMMANDS:
         return cli_admin.run(args, loaded)
     if args.command == "plan":
@@ -127,24 +130,29 @@ def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str)
     return 0
 
 
-def _run(loaded: LoadedConfig, new_database: bool = False) -> int:
-    from controller.app import create_app
+def _run(
+    loaded: LoadedConfig, config_path: Path, new_database: bool = False, single: bool = False
+) -> int:
+    """The supervisor of the engine and API processes (or, `--single-process`, both in one)."""
+    from controller.daemon.engine_main import configure_logging
     from controller.dbguard import DatabaseVanished, check_database
-    from controller.serve import serve
 
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging("supervisor" if not single else "daemon")
     try:
         check_database(loaded.config.station.data_dir / "broadcastctl.sqlite3",
                        allow_new=new_database)  # fmt: skip
     except DatabaseVanished as exc:
         print(exc, file=sys.stderr)
         return 2
-    serve(create_app(loaded), loaded.config.api)
-    return 0
+    if single:
+        from controller.app import create_app
+        from controller.serve import serve
+
+        serve(create_app(loaded), loaded.config.api)
+        return 0
+    from controller.daemon.supervisor import Supervisor
+
+    return Supervisor(config_path, loaded.config.station.data_dir).run()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from controller.decode import find_ffmpeg
+from controller.engine.port import AiringStates
 from controller.media.analyse import wav_header_seconds
 from controller.media.resolve import resolve
 from controller.overrides import AIRING_PREFIX, Override, State, new_id
@@ -61,23 +62,26 @@ class Request:
     exercise: bool = False
 
 
-def state_of(svc: Services, o: Override) -> str:
-    """active → scheduled / on_air / ended by the clock and the station; else stopped/cancelled."""
+def state_of(svc: Services, o: Override, states: AiringStates | None = None) -> str:
+    """active → scheduled / on_air / ended by the clock and the station; else stopped/cancelled.
+    `states`: the engine's answer, when the caller asked it once for many overrides."""
     if o.state != "active":
         return o.state
     now = svc.clock.now()
-    runner = next((r for r in svc.station.runners.values() if r.base_id == o.airing_id), None)
-    if runner is not None and runner.state.phase != "done":
+    states = states or svc.engine.airing_states()
+    if o.airing_id in states.on_air:
         return "on_air"
-    if o.airing_id in svc.station.displaced:
+    if o.airing_id in states.waiting:
         return "waiting"
     if o.end <= now or svc.store.rows(o.airing_id):
         return "ended"
     return "scheduled"
 
 
-def describe(svc: Services, o: Override) -> dict[str, object]:
-    return {**o.to_dict(), "state": state_of(svc, o)}
+def describe(
+    svc: Services, o: Override, states: AiringStates | None = None
+) -> dict[str, object]:
+    return {**o.to_dict(), "state": state_of(svc, o, states)}
 
 
 def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]:
@@ -98,9 +102,9 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
             raise DeskError(
                 f"开始时间已过去超过 {minutes} 分钟 / start is more than {minutes} min in the past"
             )
-        start = max(start, now + timedelta(seconds=svc.station.lead_s(zones or _all(svc))))
+        start = max(start, now + timedelta(seconds=svc.engine.lead_s(zones or _all(svc))))
     else:
-        start = now + timedelta(seconds=svc.station.lead_s(zones or _all(svc)))
+        start = now + timedelta(seconds=svc.engine.lead_s(zones or _all(svc)))
     if start > now + MAX_AHEAD:
         days = MAX_AHEAD.days
         raise DeskError(f"开始时间须在 {days} 天以内 / start within {days} days")
@@ -131,30 +135,30 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
     if created:
         if req.led_text:
             _show(svc, stored, who)
-        svc.station.kick()
+        svc.engine.kick()
     return stored, created
 
 
 def end(svc: Services, o: Override, who: Principal, reason: str) -> Override | None:
     """Stop an override on air, or cancel one not yet on air; screens drop its text."""
     why = f"{reason}（{who.user}）"
-    stopped = svc.station.stop_airing(o.airing_id, f"停播 / stopped: {why}")
+    stopped = svc.engine.stop_airing(o.airing_id, f"停播 / stopped: {why}")
     state: State = "stopped" if stopped else "cancelled"
-    svc.rotator.withdraw(o.id)
+    svc.engine.withdraw(o.id)
     done = svc.overrides.end(o.id, state, who.user, reason)
-    svc.station.kick()
+    svc.engine.kick()
     return done
 
 
 def stop_all(svc: Services, who: Principal, reason: str) -> list[str]:
     """停播: stop what is on air now; later slots and overrides stay."""
-    ids = svc.station.stop_air(f"停播 / stopped: {reason}（{who.user}）")
+    ids = svc.engine.stop_air(f"停播 / stopped: {reason}（{who.user}）")
     for airing_id in ids:
         if not airing_id.startswith(AIRING_PREFIX):
             continue  # a slot: nothing to mark
         o = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX).split(SEGMENT)[0])
         if o is not None:
-            svc.rotator.withdraw(o.id)
+            svc.engine.withdraw(o.id)
             svc.overrides.end(o.id, "stopped", who.user, reason)
     return ids
 
@@ -164,7 +168,7 @@ def _show(svc: Services, o: Override, who: Principal) -> None:
     text = ("演练：" if o.exercise else "") + o.led_text
     minutes = max((o.end - o.start).total_seconds() / 60.0, 0.01)  # as long as it airs
     try:
-        svc.rotator.push_message(
+        svc.engine.push_message(
             text, None, minutes, who.user, "red", priority=o.priority, key=o.id, since=o.start
         )
     except ValueError as exc:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -16,29 +17,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from controller.api import ServicesDep
 from controller.app import Services
+from controller.engine.port import EngineUnavailable
 from controller.store import OUTCOMES
 
 PATH = "/metrics"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-RELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 API_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 router = APIRouter()
 
 
 class StationMetrics:
-    """One app's latency histograms, in a registry of its own (a process may hold several
-    apps, as the tests do; the global default registry would mix them)."""
+    """One app's API latency histogram, in a registry of its own (a process may hold several
+    apps, as the tests do; the global default registry would mix them). The relay latency
+    histogram is the engine's: it times the commands where they are sent."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._relay = Histogram(
-            "broadcastctl_relay_command_seconds",
-            "Time a relay device took to carry out one switch command.",
-            ["device", "result"],
-            buckets=RELAY_BUCKETS,
-            registry=self.registry,
-        )
         self._api = Histogram(
             "broadcastctl_api_request_seconds",
             "Time the HTTP API took to answer, by method and route template.",
@@ -47,27 +42,28 @@ class StationMetrics:
             registry=self.registry,
         )
 
-    def observe_relay(self, device: str, result: str, seconds: float) -> None:
-        self._relay.labels(device=device, result=result).observe(seconds)
-
     def observe_request(self, method: str, route: str, seconds: float) -> None:
         self._api.labels(method=method, route=route).observe(seconds)
 
     def exposition(self, svc: Services) -> bytes:
         """The whole text: the histograms, then the station's state read now."""
+        try:
+            status, engine_text = svc.engine.status(), svc.engine.metrics_text()
+        except EngineUnavailable:
+            status, engine_text = None, b""
         station = CollectorRegistry(auto_describe=False)
-        station.register(_StationCollector(svc))
-        return generate_latest(self.registry) + generate_latest(station)
+        station.register(_StationCollector(svc, status))
+        return generate_latest(self.registry) + engine_text + generate_latest(station)
 
 
 class _StationCollector:
     """Reads the station at scrape time; nothing is kept between scrapes."""
 
-    def __init__(self, svc: Services) -> None:
-        self._svc = svc
+    def __init__(self, svc: Services, status: dict[str, Any] | None) -> None:
+        self._svc, self._status = svc, status
 
     def collect(self) -> Iterator[Metric]:
-        svc = self._svc
+        svc, status = self._svc, self._status
         airings = CounterMetricFamily(
             "broadcastctl_airings",
             "Closed as-run rows (one per airing and zone) by outcome.",
@@ -78,24 +74,28 @@ class _StationCollector:
         for outcome, count in sorted(counts.items()):
             airings.add_metric([outcome], count)
         yield airings
-
+        yield GaugeMetricFamily(
+            "broadcastctl_engine_up",
+            "1 if the air engine answers the API, 0 if not (restarting, stopped, stuck).",
+            value=0.0 if status is None else 1.0,
+        )
+        if status is None:
+            return
         up = GaugeMetricFamily(
             "broadcastctl_device_up",
             "1 if the relay board or display answers, 0 if not; absent while it cannot tell"
             " (write-only relays, a screen not heard from yet).",
             labels=["kind", "device"],
         )
-        for kind, healths in (
-            ("relay", {i: d.health().available for i, d in svc.relays.items()}),
-            ("display", {i: d.health().available for i, d in svc.displays.items()}),
-        ):
+        for kind, devices in (("relay", status["devices"]), ("display", status["displays"])):
+            healths = {str(d["id"]): d["available"] for d in devices}
             for device_id, available in sorted(healths.items()):
                 if available is not None:
                     up.add_metric([kind, device_id], 1.0 if available else 0.0)
         yield up
 
         yield GaugeMetricFamily(
-            "broadcastctl_on_air", "Airings running now.", value=len(svc.station.runners)
+            "broadcastctl_on_air", "Airings running now.", value=len(status["on_air"])
         )
 
 

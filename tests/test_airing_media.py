@@ -11,8 +11,8 @@ from typing import Any
 from media_files import tone
 from peers.daemon import SH, StationDir
 
-from controller.app import build_services
 from controller.config import load_config
+from controller.engine.parts import build_engine
 from controller.media.library import MediaLibrary
 
 
@@ -40,7 +40,7 @@ def station_with(tmp: Path, start: datetime, fallback: bool) -> StationDir:
 
 def air(station: StationDir, start: datetime) -> list[dict[str, Any]]:
     async def scenario() -> None:
-        svc = build_services(load_config(station.root / "config.yaml"))
+        svc = build_engine(load_config(station.root / "config.yaml"))
         await svc.start()
         await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 3.8)
         await svc.stop()

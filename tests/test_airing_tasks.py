@@ -22,9 +22,9 @@ from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
 from controller.airing_tasks import AiringTasks
-from controller.app import Services, build_services
 from controller.clock import SystemClock, WaitingClock
 from controller.config import load_config
+from controller.engine.parts import EngineParts, build_engine
 from controller.store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED
 from drivers.relays.base import ChannelStatus, DeviceHealth, SwitchResult
 from drivers.relays.fake import FakeRelay
@@ -75,7 +75,7 @@ def write_station(tmp: Path, start: datetime, seconds: float, rearm_s: float) ->
 
 
 def swallowing(
-    svc: Services, confirm_s: float, clock: VirtualClock
+    svc: EngineParts, confirm_s: float, clock: VirtualClock
 ) -> tuple[FakeRelay, SwallowingRelay]:
     fake = svc.relays["v"]
     assert isinstance(fake, FakeRelay)
@@ -97,7 +97,7 @@ def test_the_rearm_loop_ends_with_its_airing_even_if_a_driver_swallows_the_cance
     station = write_station(tmp_path, start, 2.0, rearm_s=0.1)
 
     async def scenario() -> tuple[FakeRelay, SwallowingRelay, list[Any], list[Any], list[str]]:
-        svc = build_services(load_config(station.root / "config.yaml"), clock=clock)
+        svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         # On virtual time the timeline is exact: with 0.13 s per reply the airing ends (t+2 s)
         # while the re-arm loop waits for a reply, so the cancel reaches the double.
         fake, wrapper = swallowing(svc, confirm_s=0.13, clock=clock)
@@ -130,7 +130,7 @@ def test_an_orderly_stop_closes_the_rows_stopped_or_missed(tmp_path: Path) -> No
     station = write_station(tmp_path, start, 30.0, rearm_s=5)
 
     async def scenario(stop_at: datetime) -> FakeRelay:
-        svc = build_services(load_config(station.root / "config.yaml"), clock=clock)
+        svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         await svc.start()
         await clock.wait_wall(stop_at)
         await svc.stop()
@@ -154,7 +154,7 @@ def test_a_stop_before_the_airing_began_records_it_missed_not_failed(tmp_path: P
     station = write_station(tmp_path, start, 30.0, rearm_s=5)
 
     async def scenario() -> None:
-        svc = build_services(load_config(station.root / "config.yaml"), clock=clock)
+        svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         await svc.start()
         await clock.wait_wall(start - timedelta(seconds=0.2))  # zones on, audio not yet out
         assert svc.station.runners

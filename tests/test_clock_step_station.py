@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from peers.daemon import SH, StationDir
 
-from controller.app import build_services
 from controller.config import load_config
-from controller.status import station_status
+from controller.engine.parts import build_engine
+from controller.engine.status import station_status
 from drivers.relays.fake import FakeRelay
 
 
@@ -53,7 +53,7 @@ def test_a_step_mid_airing_keeps_the_length_and_the_dead_man(
     clock = SteppingClock()
 
     async def scenario() -> tuple[list[float], list[str]]:
-        svc = build_services(load_config(station.root / "config.yaml"), clock=clock)
+        svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         fake = svc.relays["v"]
         assert isinstance(fake, FakeRelay)
         await svc.start()

@@ -18,6 +18,7 @@ from test_cli_api import NightClock
 
 from controller.app import Services, create_app
 from controller.config import load_config
+from controller.engine.parts import EngineParts
 from controller.metrics import outcome_counts
 from controller.relaybank import RelayBank
 from controller.store import Store
@@ -58,6 +59,13 @@ def services(client: TestClient) -> Services:
     return found
 
 
+def local(client: TestClient) -> EngineParts:
+    """The engine, which runs inside the test's app."""
+    found = services(client).local
+    assert found is not None
+    return found
+
+
 def test_airing_outcomes_come_from_the_as_run_rows(config: Path) -> None:
     db = config.parent / "var" / "broadcastctl.sqlite3"
     store = Store(db)
@@ -93,7 +101,7 @@ def test_device_up_for_relays_and_displays(client: TestClient) -> None:
         ("rack", "relay"): 1.0,
         ("villages", "relay"): 1.0,
     }
-    services(client).displays["square"].failing = "屏幕无应答 / no answer"  # type: ignore[attr-defined]
+    local(client).displays["square"].failing = "屏幕无应答 / no answer"  # type: ignore[attr-defined]
     up = values(scrape(client)["broadcastctl_device_up"], "broadcastctl_device_up")
     assert up[("square", "display")] == 0.0 and up[("villages", "relay")] == 1.0
 
@@ -126,14 +134,15 @@ def test_api_latency_by_route_template_not_raw_path(client: TestClient, config: 
 
 def test_relay_command_latency_after_a_switch(client: TestClient) -> None:
     svc = services(client)
-    bank = svc.station.ctx.bank
+    assert svc.local is not None  # the engine runs in the test's process
+    bank = svc.local.station.ctx.bank
     assert client.portal is not None
     name = "broadcastctl_relay_command_seconds_count"
     # Starting, the station drove its relays OFF: those commands are counted already.
     before = values(scrape(client)["broadcastctl_relay_command_seconds"], name)
     assert client.portal.call(bank.switch, "villages:1", True) == "confirmed"
     assert client.portal.call(bank.switch, "villages:1", False) == "confirmed"
-    svc.relays["rack"].failing_channels.add(3)  # type: ignore[attr-defined]
+    svc.local.relays["rack"].failing_channels.add(3)  # type: ignore[attr-defined]
     with pytest.raises(RelayError):
         client.portal.call(bank.switch, "rack:3", True)
     samples = scrape(client)["broadcastctl_relay_command_seconds"]

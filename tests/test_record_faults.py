@@ -18,11 +18,11 @@ import pytest
 from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
-from controller.app import Services, build_services
 from controller.asrun_journal import AsRunJournal
 from controller.config import load_config
 from controller.dbguard import DatabaseVanished, check_database
-from controller.status import station_status
+from controller.engine.parts import EngineParts, build_engine
+from controller.engine.status import station_status
 from drivers.relays.fake import FakeRelay
 
 
@@ -91,8 +91,8 @@ def test_disk_full_mid_airing_the_airing_ends_on_time_and_the_record_lands_later
     start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=3)
     station = write_station(small_disk / "station", start, 2.0)
 
-    async def scenario() -> tuple[Services, dict[str, object], float, float]:
-        svc = build_services(load_config(station.root / "config.yaml"))
+    async def scenario() -> tuple[EngineParts, dict[str, object], float, float]:
+        svc = build_engine(load_config(station.root / "config.yaml"))
         await svc.start()
         await until(start + timedelta(seconds=0.3))
         filler = fill(small_disk)  # the disk is full while the airing is on air
@@ -136,8 +136,8 @@ def test_a_database_locked_by_another_process_does_not_touch_the_air(tmp_path: P
     start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
     station = write_station(tmp_path, start, 2.0)
 
-    async def scenario() -> tuple[Services, float, bool]:
-        svc = build_services(load_config(station.root / "config.yaml"))
+    async def scenario() -> tuple[EngineParts, float, bool]:
+        svc = build_engine(load_config(station.root / "config.yaml"))
         await svc.start()
         await until(start - timedelta(seconds=3))
         with LoopLag() as lag:

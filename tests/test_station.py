@@ -10,10 +10,10 @@ from typing import Any
 from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
-from controller.app import Services, build_services
 from controller.config import load_config
+from controller.engine.parts import EngineParts, build_engine
+from controller.engine.status import station_status
 from controller.planner import airing_id
-from controller.status import station_status
 from controller.store import Store
 from drivers.relays.fake import FakeRelay
 
@@ -22,8 +22,8 @@ def write_station(tmp: Path, slots: list[dict[str, Any]]) -> StationDir:
     return two_zone_station(tmp, slots)
 
 
-def services(station: StationDir) -> Services:
-    return build_services(load_config(station.root / "config.yaml"))
+def services(station: StationDir) -> EngineParts:
+    return build_engine(load_config(station.root / "config.yaml"))
 
 
 def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> 
     store.set_state("last_alive", (now - timedelta(minutes=45)).isoformat())
     store.close()
 
-    async def scenario() -> Services:
+    async def scenario() -> EngineParts:
         svc = services(station)
         await svc.start()
         await svc.stop()
@@ -67,7 +67,7 @@ def test_a_zone_whose_relay_does_not_confirm_is_failed_and_the_rest_airs(tmp_pat
     start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=5)
     station = write_station(tmp_path, [slot("午间", start, 2)])
 
-    async def scenario() -> tuple[Services, dict[str, Any]]:
+    async def scenario() -> tuple[EngineParts, dict[str, Any]]:
         svc = services(station)
         relay = svc.relays["v"]
         assert isinstance(relay, FakeRelay)

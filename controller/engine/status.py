@@ -9,10 +9,10 @@ from controller.planner import airing_to_dict
 from controller.runner import AiringRunner
 
 if TYPE_CHECKING:
-    from controller.app import Services
+    from controller.engine.parts import EngineParts
 
 
-def station_status(svc: Services) -> dict[str, Any]:
+def station_status(svc: EngineParts) -> dict[str, Any]:
     cfg = svc.loaded.config
     tz = cfg.station.tz
     now = svc.clock.now().astimezone(tz)
@@ -43,7 +43,7 @@ def station_status(svc: Services) -> dict[str, Any]:
     }
 
 
-def _record(svc: Services) -> dict[str, Any]:
+def _record(svc: EngineParts) -> dict[str, Any]:
     """Whether the as-run record reaches the disk: a fault names why and how much waits."""
     fault = svc.journal.fault()
     if fault is None:
@@ -90,7 +90,7 @@ def _airing(runner: AiringRunner) -> dict[str, Any]:
     return out
 
 
-def _channel(svc: Services, ref: str) -> dict[str, Any]:
+def _channel(svc: EngineParts, ref: str) -> dict[str, Any]:
     device_id, _, channel = ref.rpartition(":")
     st = svc.relays[device_id].status(int(channel))
     return {
@@ -101,7 +101,7 @@ def _channel(svc: Services, ref: str) -> dict[str, Any]:
     }
 
 
-def _device(svc: Services, device_id: str) -> dict[str, Any]:
+def _device(svc: EngineParts, device_id: str) -> dict[str, Any]:
     device = svc.relays[device_id]
     health = device.health()
     return {

@@ -106,8 +106,8 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = station.root / "daemon.log"
 
-    def start(self, timeout: float = 20.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC"}  # the host runs in UTC
+    def start(self, timeout: float = 20.0, env_extra: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC", **(env_extra or {})}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -122,6 +122,7 @@ class Daemon:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill9 takes every process
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -154,18 +155,28 @@ class Daemon:
             return exc.code, json.loads(exc.read() or b"null")
 
     def kill9(self) -> None:
+        """kill -9 of every process of the daemon at once (as a power cut would)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
+
+    def child_pid(self, name: str) -> int:
+        """The pid of the daemon's `engine` or `api` process (the supervisor writes it)."""
+        return int((self.station.root / "var" / "run" / f"{name}.pid").read_text())
+
+    def signal_child(self, name: str, signum: int) -> int:
+        pid = self.child_pid(name)
+        os.kill(pid, signum)
+        return pid
 
     def stop(self) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=15)
+            return self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
             raise
 

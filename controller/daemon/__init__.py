@@ -1,0 +1,1 @@
+"""The processes of `broadcastctl run`: a supervisor, the air engine, and the HTTP API."""

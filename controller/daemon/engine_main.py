@@ -1,0 +1,85 @@
+"""The air engine process: the station, its relays, amplifiers, audio and screens, and the
+Unix socket the API process asks. Started by the supervisor (`broadcastctl run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from controller.config import ConfigError, LoadedConfig, load_config
+from controller.daemon.lifeline import hold_lock, tie_to
+from controller.engine import wire
+
+log = logging.getLogger("controller.engine")
+LOCK_WAIT_S = 60.0  # an engine still stopping (relays going off) holds the lock this long at most
+EXIT_CONFIG, EXIT_LOCKED, EXIT_FAILED = 2, 3, 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="broadcastctl-engine")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--parent", type=int, help="the supervisor's pid (die with it)")
+    args = parser.parse_args(argv)
+    tie_to(args.parent)
+    configure_logging("engine")
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as exc:
+        log.error("配置有误 / invalid config: %s", "; ".join(exc.messages))
+        return EXIT_CONFIG
+    folder = wire.run_dir(loaded.config.station.data_dir)
+    lock = hold_lock(folder / "engine.lock", LOCK_WAIT_S)
+    if lock is None:
+        log.error("另一个播出引擎仍在运行 / another engine holds %s", folder / "engine.lock")
+        return EXIT_LOCKED
+    try:
+        return asyncio.run(serve(loaded))
+    except Exception:
+        log.exception("engine failed")
+        return EXIT_FAILED
+
+
+async def serve(loaded: LoadedConfig) -> int:
+    from controller.engine.local import LocalEngine, RelayMetrics
+    from controller.engine.parts import build_engine
+    from controller.engine.server import EngineServer
+    from controller.serve import raise_open_files
+
+    raise_open_files()
+    data_dir = loaded.config.station.data_dir
+    relay_metrics = RelayMetrics()
+    parts = build_engine(loaded, None, relay_metrics.observe)
+    engine = LocalEngine(parts, relay_metrics)
+    loop = asyncio.get_running_loop()
+    engine.bind_loop(loop)
+    server = EngineServer(engine, wire.socket_path(data_dir), wire.token_path(data_dir))
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    try:
+        await parts.start()
+        log.info("播出引擎已启动 / engine started: %s", loaded.path)
+        await stop.wait()
+        log.info("播出引擎正在停止 / engine stopping")
+    finally:
+        await server.stop()
+        await parts.stop()
+        log.info("播出引擎已停止 / engine stopped")
+    return 0
+
+
+def configure_logging(process: str) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s [{process}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
