@@ -181,7 +181,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
     try:
         frame = wire.encode(message)
-    except (TypeError, ValueError) as exc:  # not JSON-able (NaN) or too long: say so, never hang the peer
+    except (TypeError, ValueError) as exc:  # not JSON (NaN) or too long: say so, never hang
         frame = wire.encode(_error("internal", f"answer not sendable: {exc}"))
     writer.write(frame)
     async with asyncio.timeout(IDLE_S):
