@@ -1,13 +1,14 @@
 """Library clips on air: a newly approved clip airs at the next slot, an expired one does not,
-and a playlist that resolves to nothing falls back (and the record says so)."""
+and a playlist that resolves to nothing falls back (and the record says so). In-process, on
+the virtual clock."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clocks import VirtualClock
 from media_files import tone
 from peers.daemon import SH, StationDir
 
@@ -38,23 +39,28 @@ def station_with(tmp: Path, start: datetime, fallback: bool) -> StationDir:
     return station
 
 
-def air(station: StationDir, start: datetime) -> list[dict[str, Any]]:
+def air(station: StationDir, start: datetime, clock: VirtualClock) -> list[dict[str, Any]]:
     async def scenario() -> None:
-        svc = build_engine(load_config(station.root / "config.yaml"))
+        svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         await svc.start()
-        await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 3.8)
+        await clock.wait_wall(start + timedelta(seconds=3.8))
         await svc.stop()
 
-    asyncio.run(scenario())
+    clock.run(scenario())
     return station.rows()
 
 
+def soon(clock: VirtualClock, seconds: float) -> datetime:
+    return clock.now().astimezone(SH).replace(microsecond=0) + timedelta(seconds=seconds)
+
+
 def test_approved_clip_airs_at_the_next_slot_and_an_expired_one_does_not(tmp_path: Path) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=6)
+    clock = VirtualClock()
+    start = soon(clock, 6)
     station = station_with(tmp_path, start, fallback=False)
     cfg = load_config(station.root / "config.yaml").config
     library = MediaLibrary(station.db, cfg.station.media_dir, cfg.media)
-    now = datetime.now(SH)
+    now = clock.now()
     fresh, _ = library.ingest(tone(tmp_path / "new.wav", seconds=1.2, freq=500), title="新案例",
                               uploader="police1", source="upload", original_name="new.wav",
                               tags=["反诈"], approved=True)  # fmt: skip
@@ -67,7 +73,7 @@ def test_approved_clip_airs_at_the_next_slot_and_an_expired_one_does_not(tmp_pat
                                 tags=["反诈"])  # fmt: skip
     library.close()
 
-    (row,) = air(station, start)
+    (row,) = air(station, start, clock)
     aired = {str(c["file"]) for c in row["clips"]}
     assert row["outcome"] == "aired"
     assert aired == {f"library/{fresh.id}/normalised.wav"}
@@ -75,9 +81,10 @@ def test_approved_clip_airs_at_the_next_slot_and_an_expired_one_does_not(tmp_pat
 
 
 def test_an_empty_playlist_falls_back_and_the_record_says_so(tmp_path: Path) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=6)
+    clock = VirtualClock()
+    start = soon(clock, 6)
     station = station_with(tmp_path, start, fallback=True)
-    (row,) = air(station, start)
+    (row,) = air(station, start, clock)
     assert row["outcome"] == "aired"
     assert "fallback playlist 'p'" in str(row["reason"])
     assert [c["file"] for c in row["clips"]][:2] == ["a.wav", "b.mp3"]

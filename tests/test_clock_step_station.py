@@ -1,14 +1,14 @@
 """A wall-clock step during an airing (NTP correcting a drifted PC, issue 9 item 6): the
-record's length stays the frames' length, the dead-man is not shortened, the step is noted."""
+record's length stays the frames' length, the dead-man is not shortened, the step is noted.
+On the virtual clock, whose wall clock the test steps."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clocks import VirtualClock
 from peers.daemon import SH, StationDir
 
 from controller.config import load_config
@@ -17,24 +17,12 @@ from controller.engine.status import station_status
 from drivers.relays.fake import FakeRelay
 
 
-class SteppingClock:
-    """The real clocks, with a wall clock an NTP daemon may step."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
 @pytest.mark.parametrize("step_s", [90.0, -90.0])
 def test_a_step_mid_airing_keeps_the_length_and_the_dead_man(
     tmp_path: Path, step_s: float
 ) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=3)
+    clock = VirtualClock()
+    start = clock.now().astimezone(SH).replace(microsecond=0) + timedelta(seconds=3)
     station = StationDir(tmp_path)
     station.write_config(
         {
@@ -50,25 +38,23 @@ def test_a_step_mid_airing_keeps_the_length_and_the_dead_man(
             },
         }
     )  # fmt: skip
-    clock = SteppingClock()
-
     async def scenario() -> tuple[list[float], list[str]]:
         svc = build_engine(load_config(station.root / "config.yaml"), clock=clock)
         fake = svc.relays["v"]
         assert isinstance(fake, FakeRelay)
         await svc.start()
-        await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 1.0)
-        clock.offset += timedelta(seconds=step_s)  # one second into the airing
+        await clock.wait_wall(start + timedelta(seconds=1.0))
+        clock.step(step_s)  # one second into the airing
         deadmen = []
         for _ in range(6):  # the re-arms after the step
-            await asyncio.sleep(0.3)
+            await clock.sleep(0.3)
             deadmen.append(fake._deadman_s.get(1, 0.0))
-        await asyncio.sleep(3.0)  # the audio's end by its frames, and the postroll
+        await clock.sleep(3.0)  # the audio's end by its frames, and the postroll
         faults = [f["text"] for f in station_status(svc)["faults"]]
         await svc.stop()
         return deadmen, faults
 
-    deadmen, faults = asyncio.run(scenario())
+    deadmen, faults = clock.run(scenario())
     (row,) = station.rows()
     assert row["outcome"] == "aired", row
     length = (

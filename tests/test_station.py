@@ -1,12 +1,13 @@
-"""The station in-process with fake relays: recovery at start-up, safe state, a failed zone."""
+"""The station in-process with fake relays, on the virtual clock: recovery at start-up, safe
+state, a failed zone."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from clocks import VirtualClock
 from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
@@ -22,12 +23,13 @@ def write_station(tmp: Path, slots: list[dict[str, Any]]) -> StationDir:
     return two_zone_station(tmp, slots)
 
 
-def services(station: StationDir) -> EngineParts:
-    return build_engine(load_config(station.root / "config.yaml"))
+def services(station: StationDir, clock: VirtualClock) -> EngineParts:
+    return build_engine(load_config(station.root / "config.yaml"), clock=clock)
 
 
 def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> None:
-    now = datetime.now(SH).replace(microsecond=0)
+    clock = VirtualClock()
+    now = clock.now().astimezone(SH)
     died = now - timedelta(minutes=50)  # on air when the last process died
     passed = now - timedelta(minutes=30)  # came and went while the daemon was down
     short = now - timedelta(seconds=280)  # 20 s left of 300: too little to join
@@ -47,12 +49,12 @@ def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> 
     store.close()
 
     async def scenario() -> EngineParts:
-        svc = services(station)
+        svc = services(station, clock)
         await svc.start()
         await svc.stop()
         return svc
 
-    svc = asyncio.run(scenario())
+    svc = clock.run(scenario())
     rows = {(r["slot"], r["zone"]): (r["outcome"], r["reason"]) for r in station.rows()}
     assert rows[("died", "east")][0] == "failed" and "died" in rows[("died", "east")][1]
     assert rows[("passed", "east")] == ("missed", "守护进程未运行 / daemon was not running")
@@ -64,22 +66,23 @@ def test_start_up_completes_the_record_and_drives_relays_off(tmp_path: Path) -> 
 
 
 def test_a_zone_whose_relay_does_not_confirm_is_failed_and_the_rest_airs(tmp_path: Path) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=5)
+    clock = VirtualClock()
+    start = clock.now().astimezone(SH) + timedelta(seconds=5)
     station = write_station(tmp_path, [slot("午间", start, 2)])
 
     async def scenario() -> tuple[EngineParts, dict[str, Any]]:
-        svc = services(station)
+        svc = services(station, clock)
         relay = svc.relays["v"]
         assert isinstance(relay, FakeRelay)
         relay.failing_channels.add(2)
         await svc.start()
-        await asyncio.sleep((start - datetime.now(SH)).total_seconds() + 0.5)
+        await clock.wait_wall(start + timedelta(seconds=0.5))
         status = station_status(svc)
-        await asyncio.sleep(2.5)
+        await clock.sleep(2.5)
         await svc.stop()
         return svc, status
 
-    svc, status = asyncio.run(scenario())
+    svc, status = clock.run(scenario())
     (on_air,) = status["on_air"]
     assert [(z["id"], z["relay"]) for z in on_air["zones"]] == [("east", "confirmed")]
     rows = {r["zone"]: r for r in station.rows()}
