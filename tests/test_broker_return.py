@@ -9,14 +9,22 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from doubles.tasmota import TasmotaDouble
 from peers.daemon import station_time, wait_until
 from peers.mosquitto import Mosquitto
 from test_daemon_e2e import POSTROLL, PREROLL, SETTLE, Rig, powers, slot
+from waiting import seconds_to, wait_for
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def closed_rows(rig: Rig) -> dict[str, dict[str, Any]]:
+    """The record's rows by zone once every one is closed (empty until then)."""
+    rows = {str(r["zone"]): r for r in rig.station.rows()}
+    return rows if rows and all(r["outcome"] for r in rows.values()) else {}
 
 
 def test_zones_come_on_late_when_the_broker_returns_inside_the_window(
@@ -32,14 +40,19 @@ def test_zones_come_on_late_when_the_broker_returns_inside_the_window(
         wait_until(t, 0.5)  # the broker is back half a second after the planned start
         mosquitto_private.start()
         back = t.timestamp() + 0.5
-        wait_until(t, 6 + POSTROLL + 2.0)
+        # by the moment a fixed sleep used to end (the amplifiers' own dead-man is later)
+        rows = wait_for(lambda: closed_rows(rig), seconds_to(t, 6 + POSTROLL + 2.0))
+        assert rows, rig.daemon.log()
+        amps_off = wait_for(
+            lambda: rig.rack.power(1) is False and rig.rack.power(2) is False,
+            seconds_to(t, 6 + POSTROLL + 2.0),
+        )
         for zone in (rig.east, rig.west):
             ons = [x for x in powers(zone, "ON") if x > t.timestamp() - PREROLL - 3]
             assert ons and all(x >= back for x in ons), ons  # fresh ONs only, after the return
             assert ons[0] < t.timestamp() + 6  # inside the window
             assert not zone.power()  # off again at the end
-        assert rig.rack.power(1) is False and rig.rack.power(2) is False
-        rows = {r["zone"]: r for r in rig.station.rows()}
+        assert amps_off
         for zone_id in ("east", "west"):
             row = rows[zone_id]
             assert row["outcome"] == "aired", (row, rig.daemon.log())
@@ -80,8 +93,8 @@ def test_an_off_lost_in_an_outage_is_sent_again_on_reconnect_while_another_zone_
         west_offs = [x for x in powers(rig.west, "OFF") if x >= back - 0.5]
         assert west_offs and west_offs[0] - back < 2.0
         assert rig.east.power()  # the airing goes on on east
-        wait_until(t, 12 + POSTROLL + 1.5)
-        rows = {r["zone"]: r for r in rig.station.rows()}
+        rows = wait_for(lambda: closed_rows(rig), seconds_to(t, 12 + POSTROLL + 1.5))
+        assert rows, rig.daemon.log()
         assert rows["east"]["outcome"] == "aired"
         assert rows["west"]["outcome"] == "cut"
     finally:
@@ -97,17 +110,12 @@ def test_a_device_that_comes_back_on_is_switched_off_when_nothing_airs(
     try:
         rig.config([slot("午间", station_time(3600), 5)])
         rig.daemon.start()
-        deadline = time.monotonic() + 10.0
-        while not powers(rig.west, "OFF") and time.monotonic() < deadline:
-            time.sleep(0.05)  # the safe state on connecting has reached west (and it replied)
-        assert powers(rig.west, "OFF")
+        # the safe state on connecting has reached west (and it replied)
+        assert wait_for(lambda: powers(rig.west, "OFF"), 10)
         rig.west.go_offline()
         with rig.west._lock:
             rig.west.firmware.power[1] = True  # it comes back ON, with no timer running
         rig.west.start()
-        deadline = time.monotonic() + 6.0
-        while rig.west.power() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not rig.west.power(), rig.daemon.log()
+        assert wait_for(lambda: not rig.west.power(), 6), rig.daemon.log()
     finally:
         rig.daemon.stop()
