@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ def child_ingest(src: Path) -> dict[str, Any]:
         wall = time.monotonic() - start
         lib.close()
     return {"wall_s": wall, "tree_kb": tree.peak_kb, "tree_pss_kb": tree.peak_pss_kb,
-            "clip": clip.to_dict()}  # fmt: skip
+            "clip": clip.to_dict(UTC)}  # fmt: skip
 
 
 def child_pydub(src: Path) -> dict[str, Any]:

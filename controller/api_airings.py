@@ -99,7 +99,8 @@ def create_airing(body: AiringIn, who: Operator, svc: Svc) -> dict[str, object]:
         stored, _ = desk.create(svc, req, who)
     except desk.DeskError as exc:
         raise _fail(exc) from None
-    svc.audit.record(who, "airing.create", stored.id, body.reason, detail=stored.to_dict())
+    shown = stored.to_dict(svc.loaded.config.station.tz)
+    svc.audit.record(who, "airing.create", stored.id, body.reason, detail=shown)
     return desk.describe(svc, stored)
 
 

@@ -19,6 +19,7 @@ from controller.auth import Admin, AnyUser, Operator, Uploader
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import Clip, IngestError
 from controller.media.resolve import parse_bound, resolve_with_fallback
+from controller.stationtime import aware, iso
 from controller.upload_form import OPENAPI_BODY, FormError, UploadForm, split_tags
 from controller.users import Principal
 
@@ -29,6 +30,10 @@ STATUS_ACTIONS = {
     "rejected": "media.reject",
     "retired": "media.retire",
 }
+
+
+def _shown(svc: Services, clip: Clip) -> dict[str, Any]:
+    return clip.to_dict(svc.loaded.config.station.tz)
 
 
 def _clip_or_404(svc: Services, clip_id: str) -> Clip:
@@ -78,7 +83,7 @@ async def upload(
         limits.upload_io, svc.audit.record, who, action, clip.id, form.field("reason") or "",
         detail={"title": clip.title},
     )  # fmt: skip
-    return JSONResponse(clip.to_dict(), status_code=201 if created else 200)
+    return JSONResponse(_shown(svc, clip), status_code=201 if created else 200)
 
 
 async def _ingest(
@@ -120,13 +125,13 @@ def list_media(
 ) -> list[dict[str, Any]]:
     """The library, newest first, optionally by status, tag and source."""
     clips = svc.media.list(status=status, tag=tag, source=source)
-    return [c.to_dict() for c in sorted(clips, key=lambda c: c.created_at, reverse=True)]
+    return [_shown(svc, c) for c in sorted(clips, key=lambda c: c.created_at, reverse=True)]
 
 
 @router.get("/api/media/{clip_id}")
 def get_media(svc: ServicesDep, who: AnyUser, clip_id: str) -> dict[str, Any]:
     """One clip with its analysis."""
-    return _clip_or_404(svc, clip_id).to_dict()
+    return _shown(svc, _clip_or_404(svc, clip_id))
 
 
 @router.get("/api/media/{clip_id}/audio", response_model=None)
@@ -186,8 +191,8 @@ def patch_media(svc: ServicesDep, who: Uploader, clip_id: str, patch: MediaPatch
     except ValueError as exc:
         raise HTTPException(422, f"修改无效 / {exc}") from None
     action = STATUS_ACTIONS.get(fields.get("status", ""), "media.edit")
-    svc.audit.record(who, action, clip_id, patch.reason, detail=_jsonable(fields))
-    return updated.to_dict()
+    svc.audit.record(who, action, clip_id, patch.reason, detail=_jsonable(svc, fields))
+    return _shown(svc, updated)
 
 
 @router.delete("/api/media/{clip_id}")
@@ -196,7 +201,7 @@ def retire_media(svc: ServicesDep, who: Operator, clip_id: str, reason: str = ""
     _clip_or_404(svc, clip_id)
     updated = svc.media.update(clip_id, status="retired")
     svc.audit.record(who, "media.retire", clip_id, reason)
-    return updated.to_dict()
+    return _shown(svc, updated)
 
 
 @router.get("/api/playlists")
@@ -235,8 +240,10 @@ def list_audit(
     since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, object]]:
-    """The audit trail, newest first (admin)."""
-    return [e.to_dict() for e in svc.audit.list(since=since, limit=limit)]
+    """The audit trail, newest first (admin); `since` without an offset is station time."""
+    tz = svc.loaded.config.station.tz
+    rows = svc.audit.list(since=None if since is None else aware(since, tz), limit=limit)
+    return [e.to_dict(tz) for e in rows]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -252,8 +259,9 @@ def _aired(path: Path, clip: Clip | None, media_dir: Path) -> dict[str, Any]:
     return {"file": _rel(path, media_dir), "clip": clip.id, "title": clip.title}
 
 
-def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
+def _jsonable(svc: Services, fields: dict[str, Any]) -> dict[str, Any]:
+    tz = svc.loaded.config.station.tz
     return {
-        k: v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
+        k: iso(v, tz) if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
         for k, v in fields.items()
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -22,6 +22,7 @@ from controller.planner import (
     plan_zone,
 )
 from controller.reports import compliance, compliance_csv
+from controller.stationtime import aware, days, iso, local_day
 from controller.tables import asrun_csv
 
 router = APIRouter()
@@ -66,7 +67,7 @@ class BlackoutPatch(BaseModel):
 
 
 def _aware(svc: Services, moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=svc.loaded.config.station.tz)
+    return aware(moment, svc.loaded.config.station.tz)
 
 
 def _valid(
@@ -105,17 +106,18 @@ def _silences(svc: Services, blackout: Blackout) -> list[dict[str, object]]:
             plan_zone(z.zone, a.start, a.end, [blackout]).status != "scheduled" for z in a.zones
         )
         if touched:
-            out.append(airing_to_dict(a))
+            out.append(airing_to_dict(a, cfg.station.tz))
     return out
 
 
 def _config_dicts(svc: Services) -> list[dict[str, object]]:
+    tz = svc.loaded.config.station.tz
     return [
         {
             "source": "config",
             "name": b.name,
-            "start": b.start.isoformat(),
-            "end": b.end.isoformat(),
+            "start": iso(b.start, tz),
+            "end": iso(b.end, tz),
             "zones": "all" if b.zones is None else sorted(b.zones),
             "reason": b.reason,
             "threshold": b.threshold,
@@ -136,14 +138,18 @@ def _stored(svc: Services, blackout_id: str) -> StoredBlackout:
     raise HTTPException(404, f"没有静默期 {blackout_id} / no blackout {blackout_id}")
 
 
+def _shown(svc: Services, stored: StoredBlackout) -> dict[str, object]:
+    return stored.to_dict(svc.loaded.config.station.tz)
+
+
 def _with_silences(svc: Services, stored: StoredBlackout) -> dict[str, object]:
-    return {**stored.to_dict(), "silences": _silences(svc, stored.to_blackout())}
+    return {**_shown(svc, stored), "silences": _silences(svc, stored.to_blackout())}
 
 
 @router.get("/api/blackouts")
 def list_blackouts(_who: AnyUser, svc: Svc) -> list[dict[str, object]]:
     """Every blackout: config ones (read-only, `source: config`) then stored ones."""
-    return [*_config_dicts(svc), *(b.to_dict() for b in svc.blackouts.list())]
+    return [*_config_dicts(svc), *(_shown(svc, b) for b in svc.blackouts.list())]
 
 
 @router.post("/api/blackouts", status_code=201)
@@ -154,7 +160,9 @@ def create_blackout(body: BlackoutIn, who: Admin, svc: Svc) -> dict[str, object]
     stored = svc.blackouts.add(body.name, start, end, zones, body.reason, who.user, body.threshold)
     answer = _with_silences(svc, stored)
     svc.engine.kick()  # one that starts now cuts what is on air
-    svc.audit.record(who, "blackout.create", str(stored.id), body.reason, detail=stored.to_dict())
+    svc.audit.record(
+        who, "blackout.create", str(stored.id), body.reason, detail=_shown(svc, stored)
+    )
     return answer
 
 
@@ -180,7 +188,7 @@ def update_blackout(
     svc.engine.kick()
     svc.audit.record(
         who, "blackout.update", str(new.id), reason,
-        detail={"before": old.to_dict(), "after": new.to_dict()},
+        detail={"before": _shown(svc, old), "after": _shown(svc, new)},
     )  # fmt: skip
     return answer
 
@@ -193,14 +201,22 @@ def delete_blackout(
     old = _stored(svc, blackout_id)
     if not svc.blackouts.delete(old.id):
         raise HTTPException(404, f"没有静默期 {blackout_id} / no blackout {blackout_id}")
-    svc.audit.record(who, "blackout.delete", str(old.id), reason, detail=old.to_dict())
+    svc.audit.record(who, "blackout.delete", str(old.id), reason, detail=_shown(svc, old))
     return {"deleted": old.id}
 
 
-def _range(svc: Services, from_: date | None, to: date | None) -> tuple[datetime, datetime]:
-    """[from 00:00, day after `to` 00:00) in station time; both default to today."""
+class _Days(NamedTuple):
+    first: date
+    last: date
+    begin: datetime  # the instant `first` begins on the station's clock
+    until: datetime  # the instant the day after `last` begins
+
+
+def _range(svc: Services, from_: date | None, to: date | None) -> _Days:
+    """The station-local days from..to (both included; both default to today) and the
+    instants they span."""
     tz = svc.loaded.config.station.tz
-    first = from_ or svc.clock.now().astimezone(tz).date()
+    first = from_ or local_day(svc.clock.now(), tz)
     last = to or first
     if last < first:
         raise HTTPException(422, "结束日期早于开始日期 / `to` is before `from`")
@@ -208,9 +224,7 @@ def _range(svc: Services, from_: date | None, to: date | None) -> tuple[datetime
         raise HTTPException(422, f"范围过大 / at most {MAX_REPORT_DAYS} days")
     if first.year < FIRST_YEAR or last.year > LAST_YEAR:  # year 1 in UTC overflows
         raise HTTPException(422, YEARS)
-    begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    return begin, until
+    return _Days(first, last, *days(first, last, tz))
 
 
 FromQ = Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, station time.")]
@@ -230,13 +244,12 @@ def _csv(text: str, name: str) -> Response:
 def get_asrun(
     _who: Operator, svc: Svc, from_: FromQ = None, to: ToQ = None, format: FormatQ = "json"
 ) -> list[dict[str, Any]] | Response:
-    """The as-run rows whose planned start lies in the days (operator/admin)."""
-    begin, until = _range(svc, from_, to)
-    rows = svc.store.between(begin, until)
+    """The as-run rows whose planned start lies in the station-local days (operator/admin)."""
+    span, tz = _range(svc, from_, to), svc.loaded.config.station.tz
+    rows = svc.store.between(span.begin, span.until)
     if format == "csv":
-        last = (until - timedelta(days=1)).date()
-        return _csv(asrun_csv(rows), f"asrun-{begin.date()}-{last}.csv")
-    return [r.to_dict() for r in rows]
+        return _csv(asrun_csv(rows, tz), f"asrun-{span.first}-{span.last}.csv")
+    return [r.to_dict(tz) for r in rows]
 
 
 @router.get("/api/reports/compliance", response_model=None)
@@ -244,9 +257,8 @@ def get_compliance(
     _who: Operator, svc: Svc, from_: FromQ = None, to: ToQ = None, format: FormatQ = "json"
 ) -> list[dict[str, object]] | Response:
     """Per zone per day: planned, aired, hardware-confirmed and lost minutes (operator/admin)."""
-    begin, until = _range(svc, from_, to)
-    report = compliance(svc.store.between(begin, until), svc.loaded.config.station.tz)
+    span = _range(svc, from_, to)
+    report = compliance(svc.store.between(span.begin, span.until), svc.loaded.config.station.tz)
     if format == "csv":
-        last = (until - timedelta(days=1)).date()
-        return _csv(compliance_csv(report), f"compliance-{begin.date()}-{last}.csv")
+        return _csv(compliance_csv(report), f"compliance-{span.first}-{span.last}.csv")
     return [z.to_dict() for z in report]

@@ -48,13 +48,14 @@ class AsRunJournal:
     def __init__(
         self,
         path: Path,
-        store_factory: Callable[[Path], Store] = Store,
+        store_factory: Callable[[Path, Clock], Store] = Store,
         clock: Clock | None = None,
     ) -> None:
         self.path = path
         self._clock = clock or SystemClock()
-        self._reader = store_factory(path)
-        self._writer = store_factory(path)  # its own connection: a busy wait blocks only it
+        self._reader = store_factory(path, self._clock)
+        # Its own connection (a busy wait blocks only it); it stamps rows with our clock.
+        self._writer = store_factory(path, self._clock)
         mark_database(path)  # from now on a vanished file is noticed at start-up (dbguard)
         self._queue: queue.Queue[tuple[str, tuple[Any, ...], dict[str, Any]] | None] = queue.Queue()
         self._pending = 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from controller.clock import Clock, SystemClock
 from controller.db import Locked
+from controller.instants import from_stored, to_stored
+from controller.stationtime import iso
 from controller.users import Principal
 
 _SCHEMA = """
@@ -33,7 +35,7 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 @dataclass(frozen=True)
 class AuditEntry:
     id: int
-    at: str
+    at: datetime  # aware, UTC
     user: str
     role: str
     source: str
@@ -42,8 +44,9 @@ class AuditEntry:
     reason: str
     detail: dict[str, Any]
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def to_dict(self, tz: tzinfo) -> dict[str, object]:
+        """JSON-ready, `at` in the zone `tz` (the station's, for people) to the millisecond."""
+        return {**vars(self), "at": iso(self.at, tz, "milliseconds"), "detail": dict(self.detail)}
 
 
 def cli_source() -> str:
@@ -82,7 +85,7 @@ class AuditLog:
             else (who, "", cli_source())
         )
         user, role, source = row
-        at = _stamp(self._clock.now())
+        at = to_stored(self._clock.now())
         extra = json.dumps(dict(detail or {}), ensure_ascii=False)
         with self._lock:
             self._db.execute(
@@ -96,13 +99,11 @@ class AuditLog:
         sql, params = "SELECT * FROM audit", []
         if since is not None:
             sql += " WHERE at >= ?"
-            params.append(_stamp(since))
+            params.append(to_stored(since))
         sql += " ORDER BY id DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, (*params, limit)).fetchall()
-        return [AuditEntry(**{**dict(r), "detail": json.loads(r["detail"])}) for r in rows]
-
-
-def _stamp(moment: datetime) -> str:
-    """UTC, so the text sorts in time order whatever the machine's zone."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+        return [
+            AuditEntry(**{**dict(r), "at": from_stored(r["at"]), "detail": json.loads(r["detail"])})
+            for r in rows
+        ]

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from controller.clock import Clock, SystemClock
 from controller.db import Locked, add_columns
+from controller.instants import from_stored, from_stored_or_none, to_stored
 from controller.planner import Blackout
+from controller.stationtime import iso
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blackouts (
@@ -36,7 +38,7 @@ Blackouts = list[Blackout]
 
 @dataclass(frozen=True)
 class StoredBlackout:
-    """One stored blackout; `zones` None means every zone."""
+    """One stored blackout; `zones` None means every zone; times are aware UTC instants."""
 
     id: int
     name: str
@@ -45,26 +47,27 @@ class StoredBlackout:
     zones: tuple[str, ...] | None
     reason: str
     created_by: str
-    created_at: str
-    deleted_at: str | None
+    created_at: datetime
+    deleted_at: datetime | None
     threshold: int = 100
 
     def to_blackout(self) -> Blackout:
         zones = None if self.zones is None else frozenset(self.zones)
         return Blackout(self.name, self.start, self.end, zones, self.reason, self.threshold)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, tz: tzinfo) -> dict[str, object]:
+        """JSON-ready, times in the station's zone `tz`."""
         return {
             "id": self.id,
             "source": "api",
             "name": self.name,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": iso(self.start, tz),
+            "end": iso(self.end, tz),
             "zones": "all" if self.zones is None else list(self.zones),
             "reason": self.reason,
             "threshold": self.threshold,
             "created_by": self.created_by,
-            "created_at": self.created_at,
+            "created_at": iso(self.created_at, tz),
         }
 
 
@@ -112,8 +115,8 @@ class BlackoutStore:
                 " threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
-                    start.isoformat(),
-                    end.isoformat(),
+                    to_stored(start),
+                    to_stored(end),
                     _zones_text(zones),
                     reason,
                     created_by,
@@ -144,7 +147,7 @@ class BlackoutStore:
                 "UPDATE blackouts SET name = ?, start = ?, end = ?, zones = ?, reason = ?,"
                 " threshold = ? WHERE id = ? AND deleted_at IS NULL",
                 (
-                    name, start.isoformat(), end.isoformat(), _zones_text(zones), reason,
+                    name, to_stored(start), to_stored(end), _zones_text(zones), reason,
                     threshold, blackout_id,
                 ),
             )  # fmt: skip
@@ -165,7 +168,7 @@ class BlackoutStore:
         return [b.to_blackout() for b in self.list()]
 
     def _stamp(self) -> str:
-        return self._clock.now().astimezone().isoformat(timespec="milliseconds")
+        return to_stored(self._clock.now())
 
 
 def _check(start: datetime, end: datetime) -> None:
@@ -184,12 +187,12 @@ def _row(r: sqlite3.Row) -> StoredBlackout:
     return StoredBlackout(
         id=r["id"],
         name=r["name"],
-        start=datetime.fromisoformat(r["start"]),
-        end=datetime.fromisoformat(r["end"]),
+        start=from_stored(r["start"]),
+        end=from_stored(r["end"]),
         zones=zones,
         reason=r["reason"],
         created_by=r["created_by"],
-        created_at=r["created_at"],
-        deleted_at=r["deleted_at"],
+        created_at=from_stored(r["created_at"]),
+        deleted_at=from_stored_or_none(r["deleted_at"]),
         threshold=r["threshold"],
     )

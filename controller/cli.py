@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from controller import cli_admin
+from controller.clock import SystemClock
 from controller.config import ConfigError, LoadedConfig, load_config
 from controller.config.load import check_main
 from controller.planner import (
@@ -18,6 +19,7 @@ from controller.planner import (
     blackouts_from_config,
     plan,
 )
+from controller.stationtime import days, local_day
 from controller.tables import asrun_csv, asrun_table, plan_table
 
 
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _today(loaded: LoadedConfig) -> date:
-    return datetime.now(loaded.config.station.tz).date()
+    return local_day(SystemClock().now(), loaded.config.station.tz)
 
 
 def _plan(loaded: LoadedConfig, start: date | None, days: int, as_json: bool) -> int:
@@ -97,9 +99,10 @@ def _plan(loaded: LoadedConfig, start: date | None, days: int, as_json: bool) ->
             stored.close()
     airings = plan(cfg, blackouts, start or _today(loaded), days)
     if as_json:
-        print(json.dumps([airing_to_dict(a) for a in airings], ensure_ascii=False, indent=2))
+        shown = [airing_to_dict(a, cfg.station.tz) for a in airings]
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
-        print(plan_table(airings, {z.id: z.name for z in cfg.zones}))
+        print(plan_table(airings, {z.id: z.name for z in cfg.zones}, cfg.station.tz))
     return 0
 
 
@@ -109,9 +112,7 @@ def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str)
     cfg = loaded.config
     tz = cfg.station.tz
     first = start or _today(loaded)
-    last = end or first
-    begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    begin, until = days(first, end or first, tz)  # station-local days
     db = cfg.station.data_dir / "broadcastctl.sqlite3"
     if not db.exists():
         print(f"尚无播出记录 / no as-run record yet ({db})", file=sys.stderr)
@@ -122,11 +123,11 @@ def _asrun(loaded: LoadedConfig, start: date | None, end: date | None, fmt: str)
     finally:
         store.close()
     if fmt == "json":
-        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([r.to_dict(tz) for r in rows], ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        sys.stdout.write(asrun_csv(rows))
+        sys.stdout.write(asrun_csv(rows, tz))
     else:
-        print(asrun_table(rows))
+        print(asrun_table(rows, tz))
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from controller.config import LoadedConfig
+from controller.stationtime import for_people
 from controller.users import ROLES, UserError, UserStore
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     users, audit = UserStore(db), AuditLog(db)
     try:
         if args.command == "user":
-            return _user(args, users, audit)
+            return _user(args, users, audit, loaded.config.station.tz)
         return _media(args, loaded, users, audit)
     except (UserError, ValueError) as exc:
         print(exc, file=sys.stderr)
@@ -91,17 +92,18 @@ def run(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         audit.close()
 
 
-def _user(args: argparse.Namespace, users: UserStore, audit: AuditLog) -> int:
+def _user(args: argparse.Namespace, users: UserStore, audit: AuditLog, tz: ZoneInfo) -> int:
     if args.action == "list":
         rows = users.list()
         if args.json:
-            print(json.dumps([u.to_dict() for u in rows], ensure_ascii=False, indent=2))
+            print(json.dumps([u.to_dict(tz) for u in rows], ensure_ascii=False, indent=2))
             return 0
         if not rows:
             print("尚无用户 / no users yet")
         for u in rows:
-            state = "有效 / active" if u.active else f"已吊销 / revoked {u.revoked_at}"
-            print(f"{u.name:<20} {u.role:<9} {u.created_at}  {state}")
+            revoked = for_people(u.revoked_at, tz)
+            state = "有效 / active" if u.active else f"已吊销 / revoked {revoked}"
+            print(f"{u.name:<20} {u.role:<9} {for_people(u.created_at, tz)}  {state}")
         return 0
     if args.action == "revoke":
         users.revoke(args.name)
@@ -219,7 +221,7 @@ def _add(
     audit.record(actor, action, clip.id, args.reason, detail={"title": clip.title})
     word = "已入库 / added" if created else "已存在 / already in the library"
     print(f"{word}: {clip.id} ({clip.status}) {clip.title}", file=sys.stderr)
-    print(json.dumps(clip.to_dict(), ensure_ascii=False, indent=2))
+    print(json.dumps(clip.to_dict(tz), ensure_ascii=False, indent=2))
     return 0
 
 
@@ -249,11 +251,11 @@ class ProgressBar:
 def _print_clips(clips: list[Clip], as_json: bool, tz: ZoneInfo) -> None:
     clips = sorted(clips, key=lambda c: c.created_at, reverse=True)
     if as_json:
-        print(json.dumps([c.to_dict() for c in clips], ensure_ascii=False, indent=2))
+        print(json.dumps([c.to_dict(tz) for c in clips], ensure_ascii=False, indent=2))
         return
     if not clips:
         print("节目库为空 / no clips")
     for c in clips:
-        until = f"{c.valid_until.astimezone(tz):%Y-%m-%d %H:%M}" if c.valid_until else "-"
+        until = for_people(c.valid_until, tz, "%Y-%m-%d %H:%M") or "-"
         tags = ",".join(c.tags) or "-"
         print(f"{c.id}  {c.status:<8} {c.duration_s:7.1f}s  →{until:<16}  {tags:<12} {c.title}")

@@ -1,5 +1,6 @@
 """The station database's conventions, in one place: WAL, synchronous=FULL, one connection per
-store serialised by a lock, explicit BEGIN IMMEDIATE transactions."""
+store serialised by a lock, explicit BEGIN IMMEDIATE transactions, instants in one stored form
+(controller/instants.py), older databases upgraded in place when a store opens them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from controller.db_upgrade import upgrade
 
 
 def open_db(path: Path) -> sqlite3.Connection:
@@ -28,6 +31,7 @@ class Locked:
         self.db = open_db(path)
         self.lock = threading.Lock()
         self.db.executescript(schema)
+        upgrade(self.db)
 
     def close(self) -> None:
         with self.lock:

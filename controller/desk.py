@@ -21,6 +21,7 @@ from controller.media.analyse import wav_header_seconds
 from controller.media.resolve import resolve
 from controller.overrides import AIRING_PREFIX, Override, State, new_id
 from controller.planner import Source
+from controller.stationtime import aware
 from controller.store import SEGMENT
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def state_of(svc: Services, o: Override, states: AiringStates | None = None) -> 
 def describe(
     svc: Services, o: Override, states: AiringStates | None = None
 ) -> dict[str, object]:
-    return {**o.to_dict(), "state": state_of(svc, o, states)}
+    return {**o.to_dict(svc.loaded.config.station.tz), "state": state_of(svc, o, states)}
 
 
 def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]:
@@ -96,7 +97,7 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
     paths = _audio(svc, req)
     now = svc.clock.now()
     if req.start is not None:
-        start = req.start if req.start.tzinfo else req.start.replace(tzinfo=tz)
+        start = aware(req.start, tz)
         if start < now - MAX_BEHIND:
             minutes = int(MAX_BEHIND.total_seconds() // 60)
             raise DeskError(
@@ -119,7 +120,7 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
         length = req.duration_s
     end = start + timedelta(seconds=length)
     if req.expires is not None:
-        expires = req.expires if req.expires.tzinfo else req.expires.replace(tzinfo=tz)
+        expires = aware(req.expires, tz)
         if expires <= start:
             raise DeskError("已过期：失效时间早于开始时间 / expires before it could start")
         end = min(end, expires)
@@ -127,7 +128,7 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
         id=new_id(), source=req.source, priority=req.priority, start=start, end=end,
         zones=None if zones is None else tuple(zones), playlist=req.playlist,
         clips=tuple(req.clips or ()), gap_s=gap, reason=req.reason, created_by=who.user,
-        created_at=now.astimezone(tz).isoformat(timespec="milliseconds"),
+        created_at=now,
         identifier=req.identifier, cap=dict(req.cap or {}), led_text=req.led_text,
         exercise=req.exercise, fitted=fitted,
     )  # fmt: skip

@@ -13,13 +13,15 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from controller.clock import Clock, SystemClock
 from controller.db import Locked
+from controller.instants import from_stored, from_stored_or_none, to_stored
 from controller.planner import Airing, Blackout, Source, plan_zone
+from controller.stationtime import iso, iso_or_none
 
 State = Literal["active", "stopped", "cancelled"]
 
@@ -55,6 +57,8 @@ AIRING_PREFIX = "ov:"
 
 @dataclass(frozen=True)
 class Override:
+    """One manual or emergency airing; times are aware (UTC when read from the store)."""
+
     id: str
     source: Source
     priority: int
@@ -66,9 +70,9 @@ class Override:
     gap_s: float | None
     reason: str
     created_by: str
-    created_at: str
+    created_at: datetime
     state: State = "active"
-    ended_at: str | None = None
+    ended_at: datetime | None = None
     ended_by: str | None = None
     ended_reason: str | None = None
     identifier: str | None = None
@@ -98,23 +102,24 @@ class Override:
             self.clips, self.gap_s, self.exercise, self.reason, self.fitted,
         )  # fmt: skip
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, tz: tzinfo) -> dict[str, Any]:
+        """JSON-ready, times in the station's zone `tz`."""
         return {
             "id": self.id,
             "airing_id": self.airing_id,
             "source": self.source,
             "priority": self.priority,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": iso(self.start, tz),
+            "end": iso(self.end, tz),
             "zones": "all" if self.zones is None else list(self.zones),
             "playlist": self.playlist,
             "clips": list(self.clips),
             "gap_s": self.gap_s,
             "reason": self.reason,
             "created_by": self.created_by,
-            "created_at": self.created_at,
+            "created_at": iso(self.created_at, tz),
             "state": self.state,
-            "ended_at": self.ended_at,
+            "ended_at": iso_or_none(self.ended_at, tz),
             "ended_by": self.ended_by,
             "ended_reason": self.ended_reason,
             "identifier": self.identifier,
@@ -155,10 +160,10 @@ class OverrideStore:
                 " fitted)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    o.id, o.source, o.priority, o.start.isoformat(), o.end.isoformat(),
+                    o.id, o.source, o.priority, to_stored(o.start), to_stored(o.end),
                     None if o.zones is None else json.dumps(list(o.zones), ensure_ascii=False),
                     o.playlist, json.dumps(list(o.clips)), o.gap_s, o.reason, o.created_by,
-                    o.created_at, o.identifier, json.dumps(o.cap, ensure_ascii=False),
+                    to_stored(o.created_at), o.identifier, json.dumps(o.cap, ensure_ascii=False),
                     o.led_text, int(o.exercise), int(o.fitted),
                 ),
             )  # fmt: skip
@@ -203,7 +208,7 @@ class OverrideStore:
         return self.get(override_id) if changed else None
 
     def stamp(self) -> str:
-        return self._clock.now().astimezone().isoformat(timespec="milliseconds")
+        return to_stored(self._clock.now())
 
 
 def new_id() -> str:
@@ -215,17 +220,17 @@ def _row(r: sqlite3.Row) -> Override:
         id=r["id"],
         source=r["source"],
         priority=r["priority"],
-        start=datetime.fromisoformat(r["start"]),
-        end=datetime.fromisoformat(r["end"]),
+        start=from_stored(r["start"]),
+        end=from_stored(r["end"]),
         zones=None if r["zones"] is None else tuple(json.loads(r["zones"])),
         playlist=r["playlist"],
         clips=tuple(json.loads(r["clips"])),
         gap_s=r["gap_s"],
         reason=r["reason"],
         created_by=r["created_by"],
-        created_at=r["created_at"],
+        created_at=from_stored(r["created_at"]),
         state=r["state"],
-        ended_at=r["ended_at"],
+        ended_at=from_stored_or_none(r["ended_at"]),
         ended_by=r["ended_by"],
         ended_reason=r["ended_reason"],
         identifier=r["identifier"],

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from controller.config.models import WEEKDAYS, BlackoutConfig, Config, SlotConfig
+from controller.stationtime import aware, iso
+from controller.stationtime import days as station_days
 
 ZoneStatus = Literal["scheduled", "cut", "blackout"]
 
@@ -111,8 +113,7 @@ def blackouts_from_config(config: Config) -> list[Blackout]:
 
 def _blackout(b: BlackoutConfig, config: Config) -> Blackout:
     tz = config.station.tz
-    start = b.start if b.start.tzinfo else b.start.replace(tzinfo=tz)
-    end = b.end if b.end.tzinfo else b.end.replace(tzinfo=tz)
+    start, end = aware(b.start, tz), aware(b.end, tz)
     zones = None if b.zones == "all" else frozenset(b.zones)
     return Blackout(b.name, start, end, zones, b.reason, b.threshold)
 
@@ -175,19 +176,20 @@ def airings_between(
 
 def plan(config: Config, blackouts: Sequence[Blackout], start: date, days: int) -> list[Airing]:
     """Every airing starting on the `days` station-calendar days from `start`."""
-    tz = config.station.tz
-    begin = datetime.combine(start, datetime.min.time(), tzinfo=tz)
-    until = datetime.combine(start + timedelta(days=days), datetime.min.time(), tzinfo=tz)
+    begin, until = station_days(start, start + timedelta(days=days - 1), config.station.tz)
     return airings_between(config, blackouts, begin, until)
 
 
-def airing_to_dict(airing: Airing) -> dict[str, object]:
-    """The JSON shape used by `plan --json` and `GET /api/plan`."""
+def airing_to_dict(airing: Airing, tz: tzinfo | None = None) -> dict[str, object]:
+    """The JSON shape used by `plan --json` and `GET /api/plan`, every time in the station's
+    zone `tz` (None: the zone of the airing's start, which for a slot is the station's; a
+    zone's end may come from a stored blackout, kept in UTC)."""
+    zone = tz or airing.start.tzinfo or UTC
     return {
         "id": airing.id,
         "slot": airing.slot,
-        "start": airing.start.isoformat(),
-        "end": airing.end.isoformat(),
+        "start": iso(airing.start, zone),
+        "end": iso(airing.end, zone),
         "playlist": airing.playlist,
         "status": airing.status,
         "priority": airing.priority,
@@ -197,7 +199,7 @@ def airing_to_dict(airing: Airing) -> dict[str, object]:
             {
                 "zone": z.zone,
                 "status": z.status,
-                "end": z.end.isoformat(),
+                "end": iso(z.end, zone),
                 "blackout": z.blackout,
             }
             for z in airing.zones

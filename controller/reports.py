@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
+from controller.stationtime import local_day
 from controller.store import SEGMENT, AsRunRow
 
 AIRED_OUTCOMES = frozenset({"aired", "joined", "resumed", "cut", "preempted", "stopped"})
@@ -49,15 +50,16 @@ class ZoneDay:
         }
 
 
-def _minutes(begin: str | None, end: str | None) -> float:
-    if not begin or not end:
+def _minutes(begin: datetime | None, end: datetime | None) -> float:
+    if begin is None or end is None:
         return 0.0
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(begin)).total_seconds()
+    seconds = (end - begin).total_seconds()
     return max(seconds, 0.0) / 60.0
 
 
 def compliance(rows: Sequence[AsRunRow], tz: tzinfo) -> list[ZoneDay]:
-    """Sum the rows per (station day of planned start, zone), in day then zone order.
+    """Sum the rows per (station-local day of planned start in `tz`, zone), in day then zone
+    order.
 
     Only slots are planned: an airing and its resumed segments (`<id>#r<n>`) count once, with
     their aired minutes added up; manual and emergency airings count as `extra_min`.
@@ -72,7 +74,7 @@ def compliance(rows: Sequence[AsRunRow], tz: tzinfo) -> list[ZoneDay]:
         segments.setdefault((r.airing_id.split(SEGMENT)[0], r.zone), []).append(r)
     for segs in segments.values():
         first = segs[0]
-        day = datetime.fromisoformat(first.planned_start).astimezone(tz).date()
+        day = local_day(first.planned_start, tz)
         entry = days.setdefault((day, first.zone), ZoneDay(day, first.zone))
         aired_each = [
             _minutes(r.audio_start, r.audio_end) if r.outcome in AIRED_OUTCOMES else 0.0

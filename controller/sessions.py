@@ -5,11 +5,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from controller.clock import Clock
 from controller.db import Locked
+from controller.instants import from_stored, to_stored
 from controller.users import token_hash
 
 COOKIE = "bcsession"
@@ -56,10 +57,10 @@ class SessionStore:
         now = self._clock.now()
         session = Session(user, now, now + LIFETIME)
         with self._tx() as db:
-            db.execute("DELETE FROM sessions WHERE expires_at < ?", (_stamp(now - KEEP_ENDED),))
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (to_stored(now - KEEP_ENDED),))
             db.execute(
                 "INSERT INTO sessions (hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                (token_hash(token), user, _stamp(now), _stamp(session.expires_at)),
+                (token_hash(token), user, to_stored(now), to_stored(session.expires_at)),
             )
         return token, session
 
@@ -74,8 +75,8 @@ class SessionStore:
             return None
         session = Session(
             row["user"],
-            datetime.fromisoformat(row["created_at"]),
-            datetime.fromisoformat(row["expires_at"]),
+            from_stored(row["created_at"]),
+            from_stored(row["expires_at"]),
         )
         return session if self._clock.now() < session.expires_at else None
 
@@ -85,11 +86,7 @@ class SessionStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL",
-                (_stamp(self._clock.now()), token_hash(token)),
+                (to_stored(self._clock.now()), token_hash(token)),
             )
         return session
 
-
-def _stamp(moment: datetime) -> str:
-    """UTC, so the text sorts in time order (the expiry sweep compares it as text)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

@@ -1,21 +1,23 @@
-"""The as-run record in SQLite (WAL, synchronous=FULL): one row per airing per zone."""
+"""The as-run record in SQLite (WAL, synchronous=FULL): one row per airing per zone.
+
+Instants go in as aware datetimes or aware ISO text (the runner's), are kept in the one stored
+form (controller/instants.py) and come back as aware UTC datetimes (controller/asrun_row.py).
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from controller.asrun_row import COLUMNS, OUTCOMES, AsRunRow, Outcome, from_db, stored_value
+from controller.clock import Clock, SystemClock
 from controller.db import Locked, add_columns
+from controller.db_upgrade import STATE_INSTANTS
+from controller.instants import from_stored, to_stored
 
-Outcome = Literal[
-    "aired", "joined", "resumed", "cut", "preempted", "stopped", "blacked_out", "missed", "failed"
-]
-OUTCOMES: tuple[Outcome, ...] = (
-    "aired", "joined", "resumed", "cut", "preempted", "stopped", "blacked_out", "missed", "failed"
-)  # fmt: skip
+__all__ = ["COLUMNS", "OUTCOMES", "SEGMENT", "AsRunRow", "Outcome", "Store"]
+
 # A resumed airing is a new segment of the same airing: its rows' airing_id is `<id>#r<n>`.
 SEGMENT = "#r"
 # An orderly stop closes the airings it ends with these reasons; a restart inside the window
@@ -59,65 +61,12 @@ _ADDED = {
     "exercise": "INTEGER NOT NULL DEFAULT 0",  # 1: an emergency drill (CAP status exercise)
 }
 
-COLUMNS = (
-    "airing_id",
-    "slot",
-    "zone",
-    "planned_start",
-    "planned_end",
-    "zone_end",
-    "playlist",
-    "state",
-    "relay_on_at",
-    "relay_on",
-    "audio_start",
-    "audio_end",
-    "frames",
-    "relay_off_at",
-    "relay_off",
-    "joined_at",
-    "clips",
-    "outcome",
-    "reason",
-    "source",
-    "priority",
-    "exercise",
-)
-
-
-@dataclass(frozen=True)
-class AsRunRow:
-    airing_id: str
-    slot: str
-    zone: str
-    planned_start: str
-    planned_end: str
-    zone_end: str
-    playlist: str
-    state: str
-    relay_on_at: str | None
-    relay_on: str | None
-    audio_start: str | None
-    audio_end: str | None
-    frames: int | None
-    relay_off_at: str | None
-    relay_off: str | None
-    joined_at: str | None
-    clips: list[dict[str, Any]]
-    outcome: str | None
-    reason: str
-    source: str = "schedule"
-    priority: int = 50
-    exercise: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in COLUMNS}
-
 
 class Store:
     """One connection, serialised by a lock: the runner writes, the API and CLI read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()  # stamps updated_at, which orders a row's writes
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
         with self._tx() as db:
@@ -139,7 +88,7 @@ class Store:
         exercise: bool = False,
     ) -> None:
         """Create the airing's rows (idempotent: a restart keeps the rows it finds)."""
-        now = _now()
+        now = self._now()
         with self._tx() as db:
             for zone, zone_end in zones:
                 db.execute(
@@ -150,9 +99,9 @@ class Store:
                         airing_id,
                         slot,
                         zone,
-                        start.isoformat(),
-                        end.isoformat(),
-                        zone_end.isoformat(),
+                        to_stored(start),
+                        to_stored(end),
+                        to_stored(zone_end),
                         playlist,
                         now,
                         source,
@@ -166,12 +115,10 @@ class Store:
         bad = set(fields) - set(COLUMNS)
         if bad:
             raise ValueError(f"unknown as-run columns {sorted(bad)}")
-        values = [
-            json.dumps(v, ensure_ascii=False) if k == "clips" else v for k, v in fields.items()
-        ]
+        values = [stored_value(k, v) for k, v in fields.items()]
         sets = ", ".join(f"{k} = ?" for k in fields) + ", updated_at = ?"
         sql = f"UPDATE asrun SET {sets} WHERE airing_id = ?"
-        params: list[Any] = [*values, _now(), airing_id]
+        params: list[Any] = [*values, self._now(), airing_id]
         if zones is not None:
             sql += f" AND zone IN ({','.join('?' * len(zones))})"
             params += zones
@@ -192,7 +139,8 @@ class Store:
             sets + ", " if sets else ""
         ) + "outcome = ?, reason = ?, state = 'done', updated_at = ?"
         sql = f"UPDATE asrun SET {sets} WHERE airing_id = ? AND outcome IS NULL"
-        params: list[Any] = [*fields.values(), outcome, reason, _now(), airing_id]
+        values = [stored_value(k, v) for k, v in fields.items()]
+        params: list[Any] = [*values, outcome, reason, self._now(), airing_id]
         if zones is not None:
             sql += f" AND zone IN ({','.join('?' * len(zones))})"
             params += zones
@@ -216,7 +164,7 @@ class Store:
             cur = self._db.execute(
                 "SELECT airing_id, outcome FROM asrun WHERE planned_end > ?"
                 " ORDER BY updated_at, id",
-                (now.isoformat(),),
+                (to_stored(now),),
             )
             latest: dict[str, str | None] = {}
             for airing_id, outcome in cur.fetchall():
@@ -231,7 +179,7 @@ class Store:
                 (SHUTDOWN_STOPPED, SHUTDOWN_MISSED),
             )
             found = cur.fetchall()
-        return [r[0] for r in found if datetime.fromisoformat(r[1]) > now]
+        return [r[0] for r in found if from_stored(r[1]) > now]
 
     def reopen_after_shutdown(self, airing_id: str) -> None:
         """The restart joins an airing an orderly stop ended: its rows are open again."""
@@ -239,7 +187,7 @@ class Store:
             db.execute(
                 "UPDATE asrun SET outcome = NULL, state = 'planned', reason = '', updated_at = ?"
                 " WHERE airing_id = ? AND reason IN (?, ?)",
-                (_now(), airing_id, SHUTDOWN_STOPPED, SHUTDOWN_MISSED),
+                (self._now(), airing_id, SHUTDOWN_STOPPED, SHUTDOWN_MISSED),
             )
 
     def open_airings(self) -> list[str]:
@@ -250,26 +198,21 @@ class Store:
     def known_airings(self, since: datetime) -> set[str]:
         with self._lock:
             cur = self._db.execute(
-                "SELECT DISTINCT airing_id FROM asrun WHERE planned_end >= ?", (since.isoformat(),)
+                "SELECT DISTINCT airing_id FROM asrun WHERE planned_end >= ?", (to_stored(since),)
             )
             return {r[0] for r in cur.fetchall()}
 
     def between(self, begin: datetime, until: datetime) -> list[AsRunRow]:
         return self._select(
             "WHERE planned_start >= ? AND planned_start < ? ORDER BY planned_start, zone",
-            (begin.isoformat(), until.isoformat()),
+            (to_stored(begin), to_stored(until)),
         )
 
     def _select(self, where: str, params: tuple[Any, ...]) -> list[AsRunRow]:
         with self._lock:
             cur = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM asrun {where}", params)
             raw = cur.fetchall()
-        return [
-            AsRunRow(
-                **{**dict(r), "clips": json.loads(r["clips"]), "exercise": bool(r["exercise"])}
-            )
-            for r in raw
-        ]
+        return [from_db(r) for r in raw]
 
     def get_state(self, key: str) -> str | None:
         with self._lock:
@@ -279,11 +222,13 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_state(self, key: str, value: str) -> None:
+        """A station fact; the values of instant keys (`last_alive`) go in the one form."""
+        if key in STATE_INSTANTS:
+            value = to_stored(value)
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO station_state (key, value) VALUES (?, ?)", (key, value)
             )
 
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+    def _now(self) -> str:
+        return to_stored(self._clock.now())

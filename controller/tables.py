@@ -1,4 +1,5 @@
-"""Text tables and CSV for the terminal: the plan preview and the as-run record."""
+"""Text tables and CSV for the terminal: the plan preview and the as-run record, every time
+on the station's clock."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import io
 import json
 import unicodedata
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from controller.planner import Airing
+from controller.stationtime import for_people
 from controller.store import COLUMNS, AsRunRow
 
 _STATUS = {"scheduled": "播出", "cut": "中途静默", "blackout": "静默"}
+_HMS = "%H:%M:%S"
 
 
 def _width(text: str) -> int:
@@ -32,22 +36,23 @@ def render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def plan_table(airings: Sequence[Airing], zone_names: dict[str, str]) -> str:
+def plan_table(airings: Sequence[Airing], zone_names: dict[str, str], tz: tzinfo) -> str:
     if not airings:
         return "范围内没有播出 / no airings in this range"
     rows = []
     for a in airings:
+        when = f"{for_people(a.start, tz, _HMS)}-{for_people(a.end, tz, _HMS)}"
         for i, z in enumerate(a.zones):
             detail = _STATUS[z.status]
             if z.status == "cut":
-                detail += f" {z.end:%H:%M:%S} ({z.blackout})"
+                detail += f" {for_people(z.end, tz, _HMS)} ({z.blackout})"
             elif z.status == "blackout":
                 detail += f" ({z.blackout})"
             first = i == 0
             rows.append(
                 [
-                    f"{a.start:%Y-%m-%d %a}" if first else "",
-                    f"{a.start:%H:%M:%S}-{a.end:%H:%M:%S}" if first else "",
+                    for_people(a.start, tz, "%Y-%m-%d %a") if first else "",
+                    when if first else "",
                     a.slot if first else "",
                     a.playlist if first else "",
                     f"{zone_names.get(z.zone, z.zone)} ({z.zone})",
@@ -59,17 +64,17 @@ def plan_table(airings: Sequence[Airing], zone_names: dict[str, str]) -> str:
     )
 
 
-def asrun_table(rows: Sequence[AsRunRow]) -> str:
+def asrun_table(rows: Sequence[AsRunRow], tz: tzinfo) -> str:
     if not rows:
         return "范围内没有播出记录 / no as-run rows in this range"
     body = [
         [
-            r.planned_start[:19].replace("T", " "),
+            for_people(r.planned_start, tz),
             r.slot,
             r.zone,
             r.outcome or "(进行中 open)",
-            (r.audio_start or "")[11:23],
-            (r.audio_end or "")[11:23],
+            for_people(r.audio_start, tz, "%H:%M:%S.%f"),
+            for_people(r.audio_end, tz, "%H:%M:%S.%f"),
             r.relay_on or "",
             str(len(r.clips)),
             r.reason,
@@ -90,12 +95,13 @@ def asrun_table(rows: Sequence[AsRunRow]) -> str:
     return render(header, body)
 
 
-def asrun_csv(rows: Sequence[AsRunRow]) -> str:
+def asrun_csv(rows: Sequence[AsRunRow], tz: tzinfo) -> str:
+    """One line per row; every time column in ISO-8601 with the station's offset."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for r in rows:
-        d = r.to_dict()
+        d = r.to_dict(tz)
         d["clips"] = json.dumps(d["clips"], ensure_ascii=False)
         writer.writerow([d[c] for c in COLUMNS])
     return out.getvalue()

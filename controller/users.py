@@ -9,11 +9,14 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Literal, cast
 
+from controller.clock import Clock, SystemClock
 from controller.db import Locked, add_columns
+from controller.instants import from_stored, from_stored_or_none, to_stored
+from controller.stationtime import iso, iso_or_none
 
 Role = Literal["admin", "operator", "police"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "police")
@@ -52,19 +55,20 @@ class UserError(Exception):
 class User:
     name: str
     role: Role
-    created_at: str
-    revoked_at: str | None
+    created_at: datetime  # aware, UTC
+    revoked_at: datetime | None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self, tz: tzinfo) -> dict[str, str | None]:
+        """JSON-ready, times in the station's zone `tz`."""
         return {
             "name": self.name,
             "role": self.role,
-            "created_at": self.created_at,
-            "revoked_at": self.revoked_at,
+            "created_at": iso(self.created_at, tz),
+            "revoked_at": iso_or_none(self.revoked_at, tz),
         }
 
 
@@ -85,7 +89,8 @@ class UserStore:
     """Users, tokens and passwords in the station database; one connection, serialised by a
     lock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._conn = Locked(path, _SCHEMA)
         self._db, self._lock, self._tx = self._conn.db, self._conn.lock, self._conn.tx
         with self._tx() as db:
@@ -104,7 +109,8 @@ class UserStore:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserError(f"用户已存在 / user {name!r} already exists")
             db.execute(
-                "INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)", (name, role, _now())
+                "INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)",
+                (name, role, self._now()),
             )
             return self._insert_token(db, name)
 
@@ -120,7 +126,7 @@ class UserStore:
 
     def revoke(self, name: str) -> None:
         """Revoke the user and every token it has; its audit rows stay."""
-        now = _now()
+        now = self._now()
         with self._tx() as db:
             row = db.execute("SELECT revoked_at FROM users WHERE name = ?", (name,)).fetchone()
             if row is None:
@@ -188,14 +194,16 @@ class UserStore:
             return None
         return _user(row) if verify_password(password, stored) else None
 
-    @staticmethod
-    def _insert_token(db: sqlite3.Connection, name: str) -> str:
+    def _insert_token(self, db: sqlite3.Connection, name: str) -> str:
         token = secrets.token_urlsafe(32)
         db.execute(
             "INSERT INTO tokens (hash, user, created_at) VALUES (?, ?, ?)",
-            (token_hash(token), name, _now()),
+            (token_hash(token), name, self._now()),
         )
         return token
+
+    def _now(self) -> str:
+        return to_stored(self._clock.now())
 
 
 def hash_password(password: str) -> str:
@@ -234,10 +242,6 @@ def _user(row: sqlite3.Row) -> User:
     return User(
         name=row["name"],
         role=cast(Role, row["role"]),
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
+        created_at=from_stored(row["created_at"]),
+        revoked_at=from_stored_or_none(row["revoked_at"]),
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import wave
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ def test_path_traversal_name_is_only_metadata(
     assert clip.original_name == "../../etc/passwd.mp3"
     assert clip.original_path == lib.media_dir / "library" / clip.id / "original.mp3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["media", "var", "x.mp3"]
-    assert clip.to_dict()["original_path"] == "original.mp3"
+    assert clip.to_dict(UTC)["original_path"] == "original.mp3"
 
 
 def test_progress_rises_to_one_and_the_source_is_left_alone(

@@ -60,7 +60,7 @@ def test_clip_fields_and_json(lib: MediaLibrary, tmp_path: Path) -> None:
     assert clip.tags == ("反诈",) and clip.valid_from == T0 and clip.valid_until == until
     assert clip.created_at.tzinfo is not None
     assert clip.path.is_absolute() and clip.original_path.is_file()
-    data = json.loads(json.dumps(clip.to_dict(), ensure_ascii=False))
+    data = json.loads(json.dumps(clip.to_dict(SHANGHAI), ensure_ascii=False))
     assert data["path"] == "normalised.wav" and data["original_path"] == "original.wav"
     assert data["valid_until"] == until.isoformat() and data["tags"] == ["反诈"]
     assert data["normalisation"] in ("linear", "limited", "dynamic")

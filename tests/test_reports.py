@@ -27,11 +27,11 @@ def row(
     end = start + timedelta(minutes=minutes)
     a0 = a1 = None
     if aired is not None:
-        a0 = (start + timedelta(minutes=aired[0])).isoformat()
-        a1 = (start + timedelta(minutes=aired[1])).isoformat()
+        a0 = start + timedelta(minutes=aired[0])
+        a1 = start + timedelta(minutes=aired[1])
     return AsRunRow(
         airing_id=f"{start.isoformat()}|s", slot="s", zone=zone,
-        planned_start=start.isoformat(), planned_end=end.isoformat(), zone_end=end.isoformat(),
+        planned_start=start, planned_end=end, zone_end=end,
         playlist="p", state="done", relay_on_at=None, relay_on=relay_on, audio_start=a0,
         audio_end=a1, frames=None, relay_off_at=None, relay_off=None, joined_at=None, clips=[],
         outcome=outcome, reason=reason,

@@ -103,7 +103,7 @@ def test_audit_rows_newest_first_since_and_limit(db: Path) -> None:
     clock.at += timedelta(hours=1)
     audit.record("cli", "user.add", "wang")
     first, second = audit.list()[::-1]
-    assert first.to_dict() == {
+    assert first.to_dict(UTC) == {
         "id": 1,
         "at": "2027-06-01T08:00:00.000+00:00",
         "user": "li.jing",

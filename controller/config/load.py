@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -17,6 +15,7 @@ from controller.config.playlists import Playlist, load_playlists, playlist_files
 from controller.config.schema_errors import schema_messages
 from controller.config.slogans import SloganEntry, load_slogans
 from controller.config.yamlio import YamlError, read_mapping
+from controller.stationtime import aware
 
 
 class ConfigError(Exception):
@@ -102,14 +101,11 @@ def _aware_blackouts(config: Config) -> Config:
     """Blackout times written without an offset are station time."""
     tz = config.station.tz
     blackouts = [
-        b.model_copy(update={"start": _aware(b.start, tz), "end": _aware(b.end, tz)})
+        b.model_copy(update={"start": aware(b.start, tz), "end": aware(b.end, tz)})
         for b in config.blackouts
     ]
     return config.model_copy(update={"blackouts": blackouts})
 
-
-def _aware(value: datetime, tz: ZoneInfo) -> datetime:
-    return value if value.utcoffset() is not None else value.replace(tzinfo=tz)
 
 
 def check_main(path: Path) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal, get_args
+
+from controller.instants import from_stored, to_stored
+from controller.stationtime import iso
 
 ClipStatus = Literal["pending", "approved", "rejected", "retired"]
 STATUSES: tuple[str, ...] = get_args(ClipStatus)
@@ -68,14 +71,15 @@ class Clip:
     created_at: datetime
     normalisation: str = "linear"  # "linear", "limited" (peak-limited) or "dynamic" (loudnorm)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; paths as file names only, so no server layout leaks out."""
+    def to_dict(self, tz: tzinfo) -> dict[str, Any]:
+        """JSON-ready; times in the station's zone `tz`; paths as file names only, so no server
+        layout leaks out."""
         out: dict[str, Any] = {}
         for name, value in vars(self).items():
             if isinstance(value, Path):
                 value = value.name
             elif isinstance(value, datetime):
-                value = value.isoformat()
+                value = iso(value, tz)
             elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
@@ -115,22 +119,23 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
 
 
 def to_row(media_dir: Path, clip: Clip) -> dict[str, Any]:
-    """The media table's row for `clip`: ISO times, JSON tags, paths relative to media_dir."""
+    """The media table's row for `clip`: stored instants, JSON tags, paths relative to
+    media_dir."""
     row = {name: getattr(clip, name, None) for name in COLUMNS}
     for name in ("valid_from", "valid_until", "created_at"):
         when = row[name]
-        row[name] = when.isoformat() if isinstance(when, datetime) else None
+        row[name] = to_stored(when) if isinstance(when, datetime) else None
     row["tags"] = json.dumps(list(clip.tags), ensure_ascii=False)
     row["path"] = str(clip.path.relative_to(media_dir))
     row["original_path"] = str(clip.original_path.relative_to(media_dir))
-    row["updated_at"] = datetime.now(UTC).isoformat()
+    row["updated_at"] = to_stored(datetime.now(UTC))
     return row
 
 
 def from_row(media_dir: Path, row: sqlite3.Row) -> Clip:
     values = {name: row[name] for name in COLUMNS if name != "updated_at"}
     for name in ("valid_from", "valid_until", "created_at"):
-        values[name] = None if row[name] is None else datetime.fromisoformat(row[name])
+        values[name] = None if row[name] is None else from_stored(row[name])
     values["tags"] = tuple(json.loads(row["tags"]))
     values["path"] = media_dir / row["path"]
     values["original_path"] = media_dir / row["original_path"]

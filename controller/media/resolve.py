@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from controller.config.playlists import Playlist
+from controller.stationtime import aware, midnight
 
 
 class ClipLike(Protocol):
@@ -143,10 +144,10 @@ def parse_bound(text: str, tz: ZoneInfo, *, end: bool) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return datetime.combine(day, time(), tzinfo=tz)
+            return midnight(day, tz)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"日期无效 / not a date or time: {text!r} (use 2027-06-30 or 2027-06-30T18:00)"
         ) from None
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=tz)
+    return aware(moment, tz)
