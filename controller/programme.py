@@ -4,7 +4,7 @@ clip a join resumes from, and the names the as-run record gives clips."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from controller.config.playlists import Playlist
 from controller.media.resolve import ClipSource, Shuffler, resolve, resolve_with_fallback
 from controller.planner import Airing
 from controller.program import Program
+from controller.stationtime import file_stamp
 
 if TYPE_CHECKING:
     from controller.onair import RunnerContext
@@ -96,7 +97,6 @@ def airing_program(
     if a.fitted and not cut_short:  # the end falls in the silence after the last clip
         fade_s = min(fade_s, gap_s)
     total = max(round((a.audio_end - start).total_seconds() * rate), 0)
-    suffix = {"join": "-join", "resume": "-resume"}.get(kind)
     return Program(
         clips=tuple(programme.clips),
         gap_s=gap_s,
@@ -105,9 +105,13 @@ def airing_program(
         fade_out_frames=min(round(fade_s * rate), total),
         first_clip=first_clip,
         allow=programme.allowed,
-        label=_label(a) + (f"{suffix}{now:%H%M%S}" if suffix else ""),
+        label=_label(a, kind, now, cfg.station.tz),
     )
 
 
-def _label(airing: Airing) -> str:
-    return f"{airing.start:%Y%m%d-%H%M%S}-{airing.slot}"
+def _label(airing: Airing, kind: str, now: datetime, tz: tzinfo) -> str:
+    """The air-check file's name: the airing's start on the station's clock and its slot; a
+    join or a resumed segment adds the station time it began."""
+    name = f"{file_stamp(airing.start, tz)}-{airing.slot}"
+    suffix = {"join": "-join", "resume": "-resume"}.get(kind)
+    return name + (f"{suffix}{file_stamp(now, tz)[-6:]}" if suffix else "")
