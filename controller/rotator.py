@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from controller.clock import Clock, waiting
 from controller.config.devices import DisplayConfig, OnHours
 from controller.config.slogans import SloganEntry, charset_of, unsupported
+from controller.stationtime import aware as station_aware
 from drivers.displays.base import Color, Display, DisplayError
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class SloganRotator:
 
     def playable(self, now: datetime) -> list[SloganEntry]:
         def aware(value: datetime | None) -> datetime | None:
-            return value if value is None or value.tzinfo else value.replace(tzinfo=self.tz)
+            return None if value is None else station_aware(value, self.tz)
 
         out = []
         for s in self.slogans:

@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from controller.clock import Clock, ClockStep, ClockStepWatch, SystemClock, waiting
+from controller.stationtime import aware
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Waker:
 
     def at(self, when: datetime, key: str, job: Job) -> None:
         """Wake `job` at `when`; the same key again replaces the earlier wake-up."""
-        self._wakes[key] = (when if when.tzinfo else when.replace(tzinfo=self._tz), job)
+        self._wakes[key] = (aware(when, self._tz), job)
         self._replan.set()
 
     def every(self, seconds: float, job: Job) -> None:
