@@ -184,6 +184,9 @@ class AsRunJournal:
                 try:
                     getattr(self._writer, name)(*args, **kw)
                     break
+                except ValueError as exc:  # never possible (a time without an offset): said
+                    log.error("as-run record: write %s refused: %s", name, exc)
+                    break
                 except (sqlite3.Error, OSError) as exc:
                     self._failed(name, exc, attempt)
                     if self._closing and attempt >= 2:

@@ -108,6 +108,19 @@ def test_the_journal_stamps_rows_with_its_injected_clock(tmp_path: Path) -> None
     assert row["updated_at"] == "2026-12-01T23:40:56.123000Z"
 
 
+def test_a_write_the_store_refuses_does_not_stop_the_journal(tmp_path: Path) -> None:
+    journal = AsRunJournal(tmp_path / "db.sqlite3", clock=FixedClock(DRILL))
+    journal.open_rows("ov:x", "s", "p", DRILL, DRILL + timedelta(minutes=1), [("east", DRILL)])
+    journal.update("ov:x", audio_start="2026-12-02T07:40:56")  # no offset: whose 07:40?
+    journal.close_open("ov:x", "aired", "", audio_end=DRILL + timedelta(minutes=1))
+    assert journal.flush()
+    (row,) = journal.rows("ov:x")
+    journal.close()
+    assert (row.outcome, row.audio_start, row.audio_end) == (
+        "aired", None, DRILL + timedelta(minutes=1),
+    )  # fmt: skip
+
+
 def test_a_preempted_airing_whose_window_closed_is_not_owed(tmp_path: Path) -> None:
     """planned_end 07:30 station time (+08:00 text before) against a UTC `now` at 08:00
     station time compared as strings said the window was still open."""
