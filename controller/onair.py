@@ -66,6 +66,12 @@ class AiringState:
     clips: list[dict[str, Any]] = field(default_factory=list)
     audio_start: datetime | None = None
 
+    def continue_record(self, previous: list[Any]) -> None:
+        """A join after a restart: the record keeps the clips that aired before it (rows of
+        the same airing, `previous`), and the join's clips follow them."""
+        own = next((r for r in previous if r.airing_id == self.airing.id and r.clips), None)
+        self.clips = [dict(clip) for clip in own.clips] if own is not None else []
+
     def note_clip(self, event: PlayerEvent, name: Callable[[Path], str], at: str) -> bool:
         """Keep the clip list up to date; True if the event changed it."""
         if isinstance(event, ClipStarted):

@@ -141,6 +141,7 @@ class AiringRunner:
         if a.exercise:
             self.notes.append("演练 / exercise")
         if self.kind == "join":
+            self.state.continue_record(previous)
             store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
         chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
         try:

@@ -3,7 +3,7 @@ state, a failed zone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +90,39 @@ def test_a_zone_whose_relay_does_not_confirm_is_failed_and_the_rest_airs(tmp_pat
     assert rows["west"]["outcome"] == "failed" and rows["west"]["relay_on"] == "failed"
     assert "v:2" in rows["west"]["reason"]
     assert "v:2" in (svc.relays["v"].health().last_error or "")  # visible in health too
+
+
+def test_a_join_after_a_crash_restarts_the_interrupted_clip_and_keeps_the_record(
+    tmp_path: Path,
+) -> None:
+    """The process died 2.6 s into a 10 s slot, inside the second play of a.wav: started again,
+    the station joins at that clip's start, and the record keeps what aired before."""
+    clock = VirtualClock(datetime.now(SH).replace(microsecond=600_000))
+    now = clock.now().astimezone(SH)
+    start = now.replace(microsecond=0) - timedelta(seconds=2)  # 2.6 s ago, on a whole second
+    end = start + timedelta(seconds=10)
+    station = two_zone_station(tmp_path, [slot("晚间", start, 10)], min_join_s=3)
+    aired = [
+        {"index": 0, "file": "a.wav", "started": start.isoformat(), "complete": True},
+        {"index": 1, "file": "b.mp3", "started": start.isoformat(), "complete": True},
+        {"index": 0, "file": "a.wav", "started": start.isoformat(), "complete": False},
+    ]
+    store = Store(station.db)
+    airing = airing_id("晚间", start)
+    store.open_rows(airing, "晚间", "p", start, end, [("east", end), ("west", end)])
+    store.update(airing, None, audio_start=start, state="on_air", clips=aired)
+    store.set_state("last_alive", (now - timedelta(seconds=0.5)).isoformat())
+    store.close()
+
+    async def scenario() -> None:
+        svc = services(station, clock)
+        await svc.start()
+        await clock.wait_wall(end + timedelta(seconds=1))
+        await svc.stop()
+
+    clock.run(scenario())
+    rows = station.rows()
+    assert [(r["zone"], r["outcome"]) for r in rows] == [("east", "joined"), ("west", "joined")]
+    for row in rows:
+        assert row["clips"][:3] == aired  # what aired before the crash stays in the record
+        assert row["clips"][3]["file"] == "a.wav" and row["clips"][3]["index"] == 0
