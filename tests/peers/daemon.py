@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +30,17 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def make_tone(path: Path, seconds: float, freq: int) -> Path:
-    """A clip made by ffmpeg's sine source, so every test clip is real, decodable audio."""
+    """A clip made by ffmpeg's sine source, so every test clip is real, decodable audio (made
+    once per test run and copied: every station folder has the same two)."""
+    shutil.copyfile(_tone(seconds, freq, path.suffix), path)
+    return path
+
+
+@functools.cache
+def _tone(seconds: float, freq: int, suffix: str) -> Path:
+    folder = tempfile.mkdtemp(prefix="tone-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / f"tone{suffix}"
     subprocess.run(
         [
             "ffmpeg",
