@@ -1,4 +1,8 @@
-"""The player with real ffmpeg and real outputs: on time, exact length, order, gaps, fades, cuts."""
+"""The player with real ffmpeg and real outputs: on time, exact length, order, gaps, fades, cuts.
+
+What is about real time (on time, in real time, a prompt stop, a sound card) runs on the system
+clock; what is about frames (order, gaps, fades, cuts, failures) on the virtual clock, where
+the player thread is held to air time without waiting for it."""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clocks import VirtualClock
 
-from controller.clock import SystemClock
+from controller.clock import SystemClock, WaitingClock
 from controller.decode import ClipDecoder, find_ffmpeg
 from controller.player import (
     AudioEnded,
@@ -86,10 +91,13 @@ class Aired:
 
 
 def air(
-    program: Program, output: AudioOutput, control: Callable[[Player], None] | None = None
+    program: Program,
+    output: AudioOutput,
+    control: Callable[[Player], None] | None = None,
+    clock: WaitingClock | None = None,
 ) -> Aired:
     events: list[PlayerEvent] = []
-    player = Player(output, FMT, ClipDecoder(FMT), SystemClock(), events.append)
+    player = Player(output, FMT, ClipDecoder(FMT), clock or SystemClock(), events.append)
     player.start(program)
     if control is not None:
         control(player)
@@ -108,6 +116,12 @@ def program(clips: list[Path], total_s: float, **kw: object) -> Program:
     kw.setdefault("fade_out_frames", int(0.1 * RATE))
     kw.setdefault("start_mono", time.monotonic() + 0.3)
     return Program(tuple(clips), total_frames=round(total_s * RATE), **kw)  # type: ignore[arg-type]
+
+
+def virtual(program_of: Callable[[float], Program]) -> tuple[VirtualClock, Program]:
+    """A virtual clock and the program to air on it (`program_of(now)`, monotonic)."""
+    clock = VirtualClock()
+    return clock, program_of(clock.monotonic())
 
 
 def sound_runs(pcm: np.ndarray, min_gap_s: float = 0.05) -> list[tuple[int, int]]:
@@ -203,20 +217,23 @@ def test_events_tell_the_story(looped: Aired) -> None:
 
 def test_first_clip_starts_the_airing(media: Path, tmp_path: Path) -> None:
     clips = [media / "c0.wav", media / "c1.mp3", media / "c2.ogg"]
-    aired = air(program(clips, 1.0, first_clip=2), FileOutput(tmp_path))
+    clock, prog = virtual(lambda now: program(clips, 1.0, first_clip=2, start_mono=now + 0.3))
+    aired = air(prog, FileOutput(tmp_path), clock=clock)
     runs = sound_runs(aired.pcm)
     assert [round(pitch(aired.pcm[s:e]), -1) for s, e in runs] == [880, 440]
     assert next(e for e in aired.events if isinstance(e, ClipStarted)).index == 2
 
 
 def test_cut_ends_early_with_the_fade_ending_on_the_cut(media: Path, tmp_path: Path) -> None:
-    prog = program([media / "c0.wav"], 5.0, gap_s=0.0)
+    clock, prog = virtual(lambda now: program([media / "c0.wav"], 5.0, gap_s=0.0, start_mono=now))
+    me = clock.hold()  # this thread: time moves while it pauses
 
     def cut(player: Player) -> None:
-        time.sleep(0.8)
-        player.cut(prog.start_mono + 1.5, fade_s=0.3)
+        with me:
+            me.pause(0.8)
+            player.cut(prog.start_mono + 1.5, fade_s=0.3)
 
-    aired = air(prog, FileOutput(tmp_path), cut)
+    aired = air(prog, FileOutput(tmp_path), cut, clock)
     first, last = aired.result.first_frame_mono, aired.result.last_frame_mono
     assert first is not None and last is not None
     assert aired.result.reason == "cut"
@@ -229,13 +246,15 @@ def test_cut_ends_early_with_the_fade_ending_on_the_cut(media: Path, tmp_path: P
 
 
 def test_late_cut_fades_over_what_remains(media: Path, tmp_path: Path) -> None:
-    prog = program([media / "c0.wav"], 5.0, gap_s=0.0)
+    clock, prog = virtual(lambda now: program([media / "c0.wav"], 5.0, gap_s=0.0, start_mono=now))
+    me = clock.hold()
 
     def cut(player: Player) -> None:
-        time.sleep(0.3 + 1.0)
-        player.cut(prog.start_mono + 1.1, fade_s=1.0)  # only ~0.1 s left for a 1 s fade
+        with me:
+            me.pause(1.0)
+            player.cut(prog.start_mono + 1.1, fade_s=1.0)  # only ~0.1 s left for a 1 s fade
 
-    aired = air(prog, FileOutput(tmp_path), cut)
+    aired = air(prog, FileOutput(tmp_path), cut, clock)
     assert aired.result.reason == "cut"
     assert len(aired.pcm) / RATE == pytest.approx(1.1, abs=0.03)
     assert np.all(aired.pcm[-1] == 0)
@@ -274,7 +293,8 @@ def test_stop_and_cut_before_the_start(media: Path, tmp_path: Path) -> None:
 
 def test_broken_clip_is_reported_once_and_skipped(media: Path, tmp_path: Path) -> None:
     clips = [media / "c0.wav", media / "broken.mp3", media / "c1.mp3"]
-    aired = air(program(clips, 2.4), FileOutput(tmp_path))
+    clock, prog = virtual(lambda now: program(clips, 2.4, start_mono=now + 0.3))
+    aired = air(prog, FileOutput(tmp_path), clock=clock)
     failed = [e for e in aired.events if isinstance(e, ClipFailed)]
     assert [(e.index, e.path.name) for e in failed] == [(1, "broken.mp3")]
     assert failed[0].reason
@@ -294,7 +314,8 @@ def test_a_clip_no_longer_allowed_is_skipped_at_the_next_boundary(
         asked.append(path.name)
         return path != c1 or len(asked) < 2
 
-    aired = air(program([c0, c1], 2.4, allow=allow), FileOutput(tmp_path))
+    clock, prog = virtual(lambda now: program([c0, c1], 2.4, allow=allow, start_mono=now + 0.3))
+    aired = air(prog, FileOutput(tmp_path), clock=clock)
     failed = [e for e in aired.events if isinstance(e, ClipFailed)]
     assert [(e.path.name, e.reason) for e in failed] == [
         ("c1.mp3", "已过期或已撤下 / expired or retired")
@@ -306,7 +327,8 @@ def test_a_clip_no_longer_allowed_is_skipped_at_the_next_boundary(
 
 def test_all_clips_failing_airs_silence_for_the_full_length(media: Path, tmp_path: Path) -> None:
     clips = [media / "broken.mp3", media / "missing.mp3"]
-    aired = air(program(clips, 0.6), FileOutput(tmp_path))
+    clock, prog = virtual(lambda now: program(clips, 0.6, start_mono=now + 0.3))
+    aired = air(prog, FileOutput(tmp_path), clock=clock)
     assert len(aired.pcm) == round(0.6 * RATE) and not aired.pcm.any()
     assert [e.index for e in aired.events if isinstance(e, ClipFailed)] == [0, 1]
     assert aired.result.reason == "complete" and len(aired.result.failures) == 2
