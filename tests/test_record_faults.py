@@ -133,15 +133,16 @@ def _hold_write_lock(db: Path, seconds: float) -> subprocess.Popen[bytes]:
 
 
 def test_a_database_locked_by_another_process_does_not_touch_the_air(tmp_path: Path) -> None:
-    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=4)
+    start = datetime.now(SH).replace(microsecond=0) + timedelta(seconds=3)
     station = write_station(tmp_path, start, 2.0)
 
     async def scenario() -> tuple[EngineParts, float, bool]:
         svc = build_engine(load_config(station.root / "config.yaml"))
         await svc.start()
-        await until(start - timedelta(seconds=3))
+        await until(start - timedelta(seconds=1.5))
         with LoopLag() as lag:
-            holder = await asyncio.to_thread(_hold_write_lock, station.db, 6.0)
+            # locked from before the switch-on (start - 0.5 s) until after the postroll
+            holder = await asyncio.to_thread(_hold_write_lock, station.db, 4.5)
             await until(start + timedelta(seconds=2.5))
             faulty = svc.journal.fault() is not None  # writes are waiting for the lock
         await asyncio.to_thread(holder.wait)
