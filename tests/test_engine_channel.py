@@ -110,10 +110,22 @@ class Running:
 
     def close(self) -> None:
         self.call(self.server.stop())
-        self.call(asyncio.sleep(0.05))  # connections accepted just now close their transports
+        self.call(_drain())  # whatever else the loop still runs ends before it closes
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
+
+
+async def _drain() -> None:
+    """Let what the loop still runs end (an accept in progress must finish: cancelled, it
+    would leak the accepted socket), then cancel what would not."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=1.0)
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+    await asyncio.sleep(0.01)  # closed transports let go of their sockets
 
 
 @pytest.fixture

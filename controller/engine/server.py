@@ -61,14 +61,19 @@ class EngineServer:
         self.sock_path.chmod(0o600)
 
     async def stop(self) -> None:
+        self.sock_path.unlink(missing_ok=True)  # no new peer can connect from here on
         if self._server is not None:
+            # Python 3.11 leaks a connection accepted in the same turn as the close (its
+            # transport is refused by the closed server): let pending accepts finish first.
+            for _ in range(3):
+                await asyncio.sleep(0)
             self._server.close()
             self._server = None
+        await asyncio.sleep(0)  # a connection accepted just before the close starts its task
         for task in list(self._serving):  # 3.11 leaves open connections to themselves
             task.cancel()
         await asyncio.gather(*self._serving, return_exceptions=True)
         await asyncio.sleep(0)  # the closed transports let go of their sockets
-        self.sock_path.unlink(missing_ok=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
