@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from controller.api_types import STRICT
 from controller.app import Services
 from controller.auth import Uploader
+from controller.engine.port import ScreenText
 
 router = APIRouter()
 
@@ -36,11 +37,7 @@ def push_message(
     """Show a temporary message on the screens (police or operator); it reverts by itself."""
     try:
         message = svc.engine.push_message(
-            body.text,
-            body.displays,
-            body.minutes,
-            who.user,
-            body.color,
+            ScreenText(body.text, body.displays, body.minutes, who.user, body.color)
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from controller.decode import find_ffmpeg
-from controller.engine.port import AiringStates
+from controller.engine.port import AiringStates, ScreenText
 from controller.media.analyse import wav_header_seconds
 from controller.media.resolve import resolve
 from controller.overrides import AIRING_PREFIX, Override, State, new_id
@@ -170,7 +170,7 @@ def _show(svc: Services, o: Override, who: Principal) -> None:
     minutes = max((o.end - o.start).total_seconds() / 60.0, 0.01)  # as long as it airs
     try:
         svc.engine.push_message(
-            text, None, minutes, who.user, "red", priority=o.priority, key=o.id, since=o.start
+            ScreenText(text, None, minutes, who.user, "red", o.priority, o.id, o.start)
         )
     except ValueError as exc:
         raise DeskError(str(exc)) from None

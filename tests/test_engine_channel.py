@@ -25,7 +25,7 @@ import pytest
 
 from controller.engine import wire
 from controller.engine.client import EngineClient
-from controller.engine.port import AiringStates, Color, EngineUnavailable, ShownMessage
+from controller.engine.port import AiringStates, EngineUnavailable, ScreenText, ShownMessage
 from controller.engine.server import EngineServer
 
 T0 = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
@@ -70,21 +70,12 @@ class StandIn:
         self._seen("stop_airing", (airing_id, reason))
         return airing_id == "ov:a"
 
-    def push_message(
-        self,
-        text: str,
-        displays: list[str] | None,
-        minutes: float,
-        by: str,
-        color: Color = "red",
-        priority: int = 80,
-        key: str | None = None,
-        since: datetime | None = None,
-    ) -> ShownMessage:
-        self._seen("push_message", (text, displays, minutes, by, color, priority, key, since))
-        if "\x00" in text:
+    def push_message(self, message: ScreenText) -> ShownMessage:
+        self._seen("push_message", message)
+        if "\x00" in message.text:
             raise ValueError("屏幕 square 无法显示字符 '\\x00'")
-        return ShownMessage(7, text, ("square",), T0 + timedelta(minutes=minutes), by)
+        until = T0 + timedelta(minutes=message.minutes)
+        return ShownMessage(7, message.text, ("square",), until, message.by)
 
     def withdraw(self, key: str) -> int:
         self._seen("withdraw", key)
@@ -179,7 +170,8 @@ def test_every_command_crosses_the_channel_with_its_arguments(
     assert client.stop_airing("ov:a", "r") is True and client.stop_airing("ov:z", "r") is False
     client.kick()
     assert client.withdraw("k1") == 1
-    shown = client.push_message("注意防骗", None, 5.0, "police", "yellow", 90, "k1", T0)
+    pushed = ScreenText("注意防骗", None, 5.0, "police", "yellow", 90, "k1", T0)
+    shown = client.push_message(pushed)
     assert shown == ShownMessage(7, "注意防骗", ("square",), T0 + timedelta(minutes=5), "police")
     assert client.airing_states() == AiringStates(frozenset({"ov:a"}), frozenset({"ov:b"}))
     assert client.status() == {"on_air": [], "at": T0.isoformat()}
@@ -191,7 +183,7 @@ def test_every_command_crosses_the_channel_with_its_arguments(
         ("stop_airing", ("ov:z", "r")),
         ("kick", None),
         ("withdraw", "k1"),
-        ("push_message", ("注意防骗", None, 5.0, "police", "yellow", 90, "k1", T0)),
+        ("push_message", pushed),
     ]
     # commands run on the engine's loop; the status (database reads) never does
     assert engine.threads["stop_air"] == "engine-loop"
@@ -200,7 +192,7 @@ def test_every_command_crosses_the_channel_with_its_arguments(
 
 def test_the_operator_hears_why_a_screen_refused_a_text(client: EngineClient) -> None:
     with pytest.raises(ValueError, match="无法显示字符"):
-        client.push_message("a\x00b", ["square"], 1.0, "op")
+        client.push_message(ScreenText("a\x00b", ["square"], 1.0, "op"))
 
 
 def test_wrong_or_missing_token_is_refused_and_the_engine_is_not_asked(

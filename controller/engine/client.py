@@ -8,6 +8,7 @@ words. A thread pings the engine every second, so `ready()` never waits.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.engine import wire
-from controller.engine.port import AiringStates, Color, EngineUnavailable, ShownMessage
+from controller.engine.port import AiringStates, EngineUnavailable, ScreenText, ShownMessage
 
 log = logging.getLogger(__name__)
 PING_S = 1.0
@@ -123,21 +124,9 @@ class EngineClient:
     def stop_airing(self, airing_id: str, reason: str) -> bool:
         return bool(self._call("stop_airing", {"airing_id": airing_id, "reason": reason}))
 
-    def push_message(
-        self,
-        text: str,
-        displays: list[str] | None,
-        minutes: float,
-        by: str,
-        color: Color = "red",
-        priority: int = 80,
-        key: str | None = None,
-        since: datetime | None = None,
-    ) -> ShownMessage:
-        args = {
-            "text": text, "displays": displays, "minutes": minutes, "by": by, "color": color,
-            "priority": priority, "key": key, "since": since.isoformat() if since else None,
-        }  # fmt: skip
+    def push_message(self, message: ScreenText) -> ShownMessage:
+        args = dataclasses.asdict(message)
+        args["since"] = message.since.isoformat() if message.since else None
         m = self._call("push_message", args)
         until = datetime.fromisoformat(m["until"])
         return ShownMessage(int(m["id"]), m["text"], tuple(m["displays"]), until, m["by"])

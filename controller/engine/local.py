@@ -8,15 +8,15 @@ Reads that touch the database (the status) run in the calling thread, off the lo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from controller.engine.parts import EngineParts
-from controller.engine.port import AiringStates, Color, EngineUnavailable, ShownMessage
+from controller.engine.port import AiringStates, EngineUnavailable, ScreenText, ShownMessage
 from controller.engine.status import station_status
 
 T = TypeVar("T")
@@ -100,21 +100,9 @@ class LocalEngine:
     def stop_airing(self, airing_id: str, reason: str) -> bool:
         return self._on_loop(lambda: self.parts.station.stop_airing(airing_id, reason))
 
-    def push_message(
-        self,
-        text: str,
-        displays: list[str] | None,
-        minutes: float,
-        by: str,
-        color: Color = "red",
-        priority: int = 80,
-        key: str | None = None,
-        since: datetime | None = None,
-    ) -> ShownMessage:
+    def push_message(self, message: ScreenText) -> ShownMessage:
         def push() -> ShownMessage:
-            m = self.parts.rotator.push_message(
-                text, displays, minutes, by, color, priority=priority, key=key, since=since
-            )
+            m = self.parts.rotator.push_message(**dataclasses.asdict(message))
             return ShownMessage(m.id, m.text, tuple(m.displays), m.until, m.by)
 
         return self._on_loop(push)

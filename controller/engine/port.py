@@ -26,6 +26,22 @@ class EngineUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ScreenText:
+    """A temporary text for the screens (a police warning, an emergency's text): it preempts
+    the slogans on `displays` (None: every screen) for `minutes`; the highest `priority`
+    shows; `key` lets it be withdrawn with what pushed it; `since` backdates its start."""
+
+    text: str
+    displays: list[str] | None
+    minutes: float
+    by: str
+    color: Color = "red"
+    priority: int = 80
+    key: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ShownMessage:
     """A temporary text the screens show now (the engine's answer to a push)."""
 
@@ -72,17 +88,7 @@ class Engine(Protocol):
         """Stop one airing (its id or base id); False if it is neither running nor waiting."""
         ...
 
-    def push_message(
-        self,
-        text: str,
-        displays: list[str] | None,
-        minutes: float,
-        by: str,
-        color: Color = "red",
-        priority: int = 80,
-        key: str | None = None,
-        since: datetime | None = None,
-    ) -> ShownMessage:
+    def push_message(self, message: ScreenText) -> ShownMessage:
         """Show a temporary text on the screens. ValueError (operator's words) if it cannot."""
         ...
 

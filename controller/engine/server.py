@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.engine import wire
-from controller.engine.port import Engine, EngineUnavailable
+from controller.engine.port import Engine, EngineUnavailable, ScreenText
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +154,10 @@ class EngineServer:
             raise BadRequest("color or minutes")
         if not isinstance(priority, int) or not (key is None or isinstance(key, str)):
             raise BadRequest("priority or key")
-        shown = self.engine.push_message(
-            _text(a, "text"), displays, float(minutes), _text(a, "by"), color,
-            priority=priority, key=key,
-            since=datetime.fromisoformat(since) if isinstance(since, str) else None,
-        )  # fmt: skip
+        shown = self.engine.push_message(ScreenText(
+            _text(a, "text"), displays, float(minutes), _text(a, "by"), color, priority, key,
+            datetime.fromisoformat(since) if isinstance(since, str) else None,
+        ))  # fmt: skip
         return {
             "id": shown.id, "text": shown.text, "displays": list(shown.displays),
             "until": shown.until.isoformat(), "by": shown.by,
