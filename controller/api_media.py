@@ -66,7 +66,7 @@ async def upload(
         try:
             form = UploadForm(
                 request.headers.get("content-type", ""),
-                svc.loaded.config.station.media_dir / "tmp",
+                svc.loaded.config.station.library_home / "tmp",
                 max_file_bytes=upload_limit_bytes(svc.loaded.config.media),
             )
             try:
@@ -212,7 +212,7 @@ def list_playlists(svc: ServicesDep, who: AnyUser) -> list[dict[str, Any]]:
     playlists = svc.loaded.playlists
     clips = svc.media.list()
     by_path = {c.path: c for c in clips}
-    media_dir = cfg.station.media_dir
+    roots = (cfg.station.media_dir, cfg.station.library_home)
     out = []
     for name, p in sorted(playlists.items()):
         paths, fallback = resolve_with_fallback(
@@ -224,10 +224,10 @@ def list_playlists(svc: ServicesDep, who: AnyUser) -> list[dict[str, Any]]:
                 "title": p.title,
                 "order": p.order,
                 "gap_s": cfg.audio.gap_s if p.gap_s is None else p.gap_s,
-                "listed": [e if isinstance(e, str) else _rel(e, media_dir) for e in p.listed],
+                "listed": [e if isinstance(e, str) else _rel(e, roots) for e in p.listed],
                 "select": None if p.select is None else p.select.model_dump(mode="json"),
                 "fallback_used": fallback,
-                "now": [_aired(path, by_path.get(path), media_dir) for path in paths],
+                "now": [_aired(path, by_path.get(path), roots) for path in paths],
             }
         )
     return out
@@ -246,17 +246,19 @@ def list_audit(
     return [e.to_dict(tz) for e in rows]
 
 
-def _rel(path: Path, root: Path) -> str:
-    for base in (root, root.resolve()):  # the library keeps resolved paths
+def _rel(path: Path, roots: tuple[Path, ...]) -> str:
+    """`path` as named under station.media_dir or the library's home (the library keeps
+    resolved paths)."""
+    for base in (b for root in roots for b in (root, root.resolve())):
         if path.is_relative_to(base):
             return str(path.relative_to(base))
     return str(path)
 
 
-def _aired(path: Path, clip: Clip | None, media_dir: Path) -> dict[str, Any]:
+def _aired(path: Path, clip: Clip | None, roots: tuple[Path, ...]) -> dict[str, Any]:
     if clip is None:
-        return {"file": _rel(path, media_dir), "clip": None, "title": path.stem}
-    return {"file": _rel(path, media_dir), "clip": clip.id, "title": clip.title}
+        return {"file": _rel(path, roots), "clip": None, "title": path.stem}
+    return {"file": _rel(path, roots), "clip": clip.id, "title": clip.title}
 
 
 def _jsonable(svc: Services, fields: dict[str, Any]) -> dict[str, Any]:

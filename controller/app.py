@@ -72,8 +72,9 @@ def build_services(loaded: LoadedConfig, engine: Engine, clock: Clock | None = N
     # Decoding an upload runs at the lowest priority, its memory capped (issue 9).
     run_dir, memory_mb = cfg.station.data_dir / "run", cfg.media.ffmpeg_memory_mb
     ffmpeg = low_priority_ffmpeg(find_ffmpeg(), run_dir, memory_mb)
-    media = MediaLibrary(db_path=db, media_dir=cfg.station.media_dir, cfg=cfg.media, ffmpeg=ffmpeg)
-    sweep_uploads(cfg.station.media_dir / "tmp")
+    home = cfg.station.library_home
+    media = MediaLibrary(db, home, cfg.media, legacy=cfg.station.media_dir, ffmpeg=ffmpeg)
+    sweep_uploads(home / "tmp")
     return Services(
         loaded, clock, Store(db), UserStore(db), AuditLog(db, clock), media,
         BlackoutStore(db, clock), OverrideStore(db, clock), engine,

@@ -161,8 +161,9 @@ def _media(
     actor = _actor(args, users)
     library = MediaLibrary(
         db_path=cfg.station.data_dir / "broadcastctl.sqlite3",
-        media_dir=cfg.station.media_dir,
+        home=cfg.station.library_home,
         cfg=cfg.media,
+        legacy=cfg.station.media_dir,
     )
     try:
         if args.action == "list":

@@ -46,7 +46,7 @@ class Station:
         text = (ROOT / "config.yaml").read_text(encoding="utf-8") + MEDIA
         self.config = root / "config.yaml"
         self.config.write_text(text, encoding="utf-8")
-        self.media_dir = root / "audio"
+        self.uploads = root / "var" / "media"  # station.library_dir's default, with the data
         self.db = root / "var" / "broadcastctl.sqlite3"
         users = UserStore(self.db)
         self.tokens = {
@@ -67,7 +67,7 @@ class Station:
         return rows
 
     def leftovers(self) -> list[str]:
-        tmp = self.media_dir / "tmp"
+        tmp = self.uploads / "tmp"
         return sorted(os.listdir(tmp)) if tmp.is_dir() else []
 
 
@@ -289,9 +289,9 @@ def test_malformed_requests(client: TestClient, station: Station, tones: dict[st
     files = {"file": ("../../etc/反诈.mp3", tones["case.mp3"].read_bytes())}
     sent = client.post("/api/media", headers=headers, files=files)
     assert sent.status_code == 201 and sent.json()["original_name"] == "反诈.mp3"
-    stored = sorted(p.name for p in (station.media_dir / "library" / sent.json()["id"]).iterdir())
+    stored = sorted(p.name for p in (station.uploads / "library" / sent.json()["id"]).iterdir())
     assert len(stored) == 2 and all(".." not in name for name in stored)
-    assert not (station.media_dir.parent / "etc").exists()
+    assert not (station.uploads.parent / "etc").exists()
 
 
 def test_concurrent_uploads_of_the_same_file_make_one_clip(

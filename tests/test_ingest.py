@@ -67,7 +67,7 @@ def add(lib: MediaLibrary, src: Path, **kw: Any) -> tuple[Clip, bool]:
 
 def snapshot(lib: MediaLibrary) -> tuple[list[str], int]:
     """Every path under media_dir, and the rows in the media table."""
-    files = sorted(str(p.relative_to(lib.media_dir)) for p in lib.media_dir.rglob("*"))
+    files = sorted(str(p.relative_to(lib.home)) for p in lib.home.rglob("*"))
     return files, len(lib.list())
 
 
@@ -92,7 +92,7 @@ def test_accepts_what_phones_and_tools_produce(
     lib = make_library()
     clip, created = add(lib, src, original_name=f"录音.{ext}")
     assert created and clip.status == "pending"
-    assert clip.path == lib.media_dir / "library" / clip.id / "normalised.wav"
+    assert clip.path == lib.home / "library" / clip.id / "normalised.wav"
     assert clip.original_path.read_bytes() == src.read_bytes()
     assert sorted(p.name for p in clip.path.parent.iterdir()) == [
         "normalised.wav",
@@ -189,7 +189,7 @@ def test_two_threads_ingesting_the_same_file_make_one_clip(
     assert sorted(created for _, created in results) == [False, True]
     assert results[0][0] == results[1][0]
     assert [c.id for c in lib.list()] == [results[0][0].id]
-    assert sorted(p.name for p in (lib.media_dir / "library").iterdir()) == [results[0][0].id]
+    assert sorted(p.name for p in (lib.home / "library").iterdir()) == [results[0][0].id]
 
 
 def test_path_traversal_name_is_only_metadata(
@@ -198,7 +198,7 @@ def test_path_traversal_name_is_only_metadata(
     lib = make_library()
     clip, _ = add(lib, encode(speech, tmp_path / "x.mp3"), original_name="../../etc/passwd.mp3")
     assert clip.original_name == "../../etc/passwd.mp3"
-    assert clip.original_path == lib.media_dir / "library" / clip.id / "original.mp3"
+    assert clip.original_path == lib.home / "library" / clip.id / "original.mp3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["media", "var", "x.mp3"]
     assert clip.to_dict(UTC)["original_path"] == "original.mp3"
 

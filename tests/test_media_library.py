@@ -112,7 +112,7 @@ def test_ingest_refuses_a_naive_validity_and_writes_nothing(
     with pytest.raises(ValueError):
         lib.ingest(src, title="t", uploader="u", source="cli", original_name="t.wav",
                    valid_until=datetime(2027, 1, 1))  # fmt: skip
-    assert lib.list() == [] and list((lib.media_dir / "library").iterdir()) == []
+    assert lib.list() == [] and list((lib.home / "library").iterdir()) == []
 
 
 def _clip(**kw: Any) -> Clip:

@@ -10,12 +10,19 @@ from controller.config.yamlio import KeyPath, Locator
 
 
 def check_folders_creatable(config: Config, at: Locator) -> list[str]:
-    """data_dir, media_dir and the air-check folder are created at start if missing; a file or a
-    device where one of them, or a folder above it, should be would stop the daemon there."""
+    """data_dir, media_dir, the library's home and the air-check folder are created at start
+    if missing; a file or a device where one of them, or a folder above it, should be would
+    stop the daemon there."""
+    station = config.station
     folders: list[tuple[KeyPath, Path]] = [
-        (("station", "data_dir"), config.station.data_dir),
-        (("station", "media_dir"), config.station.media_dir),
+        (("station", "data_dir"), station.data_dir),
+        (("station", "media_dir"), station.media_dir),
     ]
+    # The library's home is <data_dir>/media unless set: a data_dir that cannot be is one error.
+    if not station.library_home.is_relative_to(station.data_dir) or (
+        folder_problem(station.data_dir) is None
+    ):
+        folders.append((("station", "library_dir"), station.library_home))
     if config.audio.output.type == "file":
         folders.append((("audio", "output", "dir"), config.audio.output.dir))
     errors = []

@@ -64,7 +64,9 @@ def load_config(path: Path) -> LoadedConfig:
     config = _absolute_paths(config, path.parent)
     config = _aware_blackouts(config)
     station = config.station
-    playlists, errors = load_playlists(station.playlists_dir, station.media_dir)
+    playlists, errors = load_playlists(
+        station.playlists_dir, station.media_dir, station.library_home
+    )
     names = {p.stem for p in playlist_files(station.playlists_dir)}
     errors = run_checks(config, at, names) + errors
     led = config.led
@@ -85,6 +87,7 @@ def _absolute_paths(config: Config, root: Path) -> Config:
                 update={
                     "data_dir": resolve_under(root, station.data_dir),
                     "media_dir": resolve_under(root, station.media_dir),
+                    "library_dir": resolve_under(root, station.library_home),
                     "playlists_dir": resolve_under(root, station.playlists_dir),
                 }
             ),

@@ -27,7 +27,12 @@ class StationConfig(Section):
     name: str = Field(description="Station name shown in the console and the status API.")
     timezone: str = Field("Asia/Shanghai", description="IANA zone the slots are written in.")
     data_dir: FsPath = Field(Path("var"), description="SQLite database and runtime state.")
-    media_dir: FsPath = Field(Path("audio"), description="The media library (clips on disk).")
+    media_dir: FsPath = Field(
+        Path("audio"), description="Station-provided audio that playlists name (the sample)."
+    )
+    library_dir: FsPath | None = Field(
+        None, description="Uploaded clips (library/<id>/) and uploads in flight; <data_dir>/media."
+    )
     playlists_dir: FsPath = Field(Path("playlists"), description="Folder of playlist YAML files.")
 
     @field_validator("timezone")
@@ -43,6 +48,11 @@ class StationConfig(Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def library_home(self) -> Path:
+        """Where uploads live: with the database, outside the checkout, unless set apart."""
+        return self.data_dir / "media" if self.library_dir is None else self.library_dir
 
 
 class MqttConfig(Section):

@@ -69,7 +69,8 @@ class PlaylistFile(BaseModel):
     )
     select: ClipRule | None = Field(default=None, description="Library clips picked by rule.")
     clips: list[str] | None = Field(
-        description="Files under station.media_dir, or library clip ids (12 hex digits)."
+        description="Files under station.media_dir (or the library's folder), or library clip"
+        " ids (12 hex digits)."
     )
 
     @model_validator(mode="before")
@@ -126,20 +127,26 @@ def playlist_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_PLAYLISTS)
 
 
-def load_playlists(directory: Path, media_dir: Path) -> tuple[dict[str, Playlist], list[str]]:
+def load_playlists(
+    directory: Path, media_dir: Path, library_home: Path | None = None
+) -> tuple[dict[str, Playlist], list[str]]:
     """Every playlist in `directory`, and a message for each problem in any of them."""
     playlists: dict[str, Playlist] = {}
     errors: list[str] = []
     for path in playlist_files(directory):
-        playlist, problems = load_playlist(path, media_dir)
+        playlist, problems = load_playlist(path, media_dir, library_home)
         errors += problems
         if playlist is not None:
             playlists[playlist.name] = playlist
     return playlists, errors
 
 
-def load_playlist(path: Path, media_dir: Path) -> tuple[Playlist | None, list[str]]:
-    """One playlist file; clip names resolve against `media_dir` and must exist there."""
+def load_playlist(
+    path: Path, media_dir: Path, library_home: Path | None = None
+) -> tuple[Playlist | None, list[str]]:
+    """One playlist file; clip names resolve against `media_dir` and must exist there, or —
+    a library file named by its path from before uploads left media_dir, library/<id>/… —
+    under `library_home`."""
     try:
         data, at = read_mapping(path)
     except YamlError as exc:
@@ -160,11 +167,11 @@ def load_playlist(path: Path, media_dir: Path) -> tuple[Playlist | None, list[st
         elif relative.is_absolute() or ".." in relative.parts:
             reason = f"{clip!r} must be a file inside {media_dir} (no absolute path, no ..)"
             errors.append(at.error(("clips", i), reason))
-        elif not _is_file(media_dir / relative):
+        elif (found := _find(relative, media_dir, library_home)) is None:
             errors.append(at.error(("clips", i), f"file {clip!r} not found in {media_dir}"))
         else:
-            clips.append(media_dir / relative)
-            listed.append(media_dir / relative)
+            clips.append(found)
+            listed.append(found)
     if errors:
         return None, errors
     playlist = Playlist(
@@ -177,6 +184,13 @@ def load_playlist(path: Path, media_dir: Path) -> tuple[Playlist | None, list[st
         select=spec.select,
     )
     return playlist, []
+
+
+def _find(relative: PurePath, media_dir: Path, library_home: Path | None) -> Path | None:
+    for folder in (media_dir, library_home):
+        if folder is not None and _is_file(folder / relative):
+            return folder / relative
+    return None
 
 
 def _is_file(path: Path) -> bool:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -37,10 +38,32 @@ def main(argv: list[str] | None = None) -> int:
         log.error("另一个播出引擎仍在运行 / another engine holds %s", folder / "engine.lock")
         return EXIT_LOCKED
     try:
+        loaded = move_uploads(loaded)
+    except ConfigError as exc:
+        log.error("配置有误 / invalid config: %s", "; ".join(exc.messages))
+        return EXIT_CONFIG
+    try:
         return asyncio.run(serve(loaded))
     except Exception:
         log.exception("engine failed")
         return EXIT_FAILED
+
+
+def move_uploads(loaded: LoadedConfig) -> LoadedConfig:
+    """Uploads left in station.media_dir by an older release move to the library's home, once,
+    under the engine's lock and before anything opens the library. A move that fails leaves
+    the clips readable where they are; the air does not wait for it."""
+    from controller.media.move import move_library
+
+    station = loaded.config.station
+    db = station.data_dir / "broadcastctl.sqlite3"
+    try:
+        moved = move_library(db, station.media_dir, station.library_home)
+    except (OSError, sqlite3.Error):
+        log.exception("媒体库迁移未完成 / moving the library failed; it stays readable in place")
+        return loaded
+    # A playlist may name a moved file by its old path (library/<id>/…): read it again there.
+    return load_config(loaded.path) if moved else loaded
 
 
 async def serve(loaded: LoadedConfig) -> int:

@@ -101,7 +101,9 @@ def build_engine(
     ffmpeg = low_priority_ffmpeg(
         find_ffmpeg(), cfg.station.data_dir / "run", cfg.media.ffmpeg_memory_mb
     )
-    media = MediaLibrary(db, cfg.station.media_dir, cfg.media, ffmpeg=ffmpeg)
+    media = MediaLibrary(
+        db, cfg.station.library_home, cfg.media, legacy=cfg.station.media_dir, ffmpeg=ffmpeg
+    )
     blackouts, overrides = BlackoutStore(db, clock), OverrideStore(db, clock)
     ctx = RunnerContext(cfg, clock, journal, bank, chain, loaded.playlists, new_player, media)
     station = Station(ctx, Waker(cfg.station.tz, clock=clock))

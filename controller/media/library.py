@@ -1,4 +1,4 @@
-"""The media library: clips on disk under media_dir/library/<id>/ and their rows in SQLite."""
+"""The media library: clips on disk under <home>/library/<id>/ and their rows in SQLite."""
 
 from __future__ import annotations
 
@@ -37,14 +37,23 @@ STALE_STAGING_S = 3600.0  # a staging folder this old belongs to an ingest that 
 
 
 class MediaLibrary:
-    """Ingests uploads and answers what is in the library; thread-safe, one connection."""
+    """Ingests uploads and answers what is in the library; thread-safe, one connection.
+
+    Rows hold paths relative to `home` (library/<id>/…), so moving a clip's folder between
+    homes changes no row. A clip not yet moved out of `legacy` (station.media_dir, where
+    uploads lived before they moved under data_dir) is read from there: the CLI, or a start-up
+    that stopped halfway through the move, sees every clip either way (controller.media.move).
+    """
 
     def __init__(
-        self, db_path: Path, media_dir: Path, cfg: MediaConfig, *, ffmpeg: str | None = None
-    ) -> None:
-        self.media_dir = media_dir.resolve()
-        self.root = self.media_dir / "library"
+        self, db_path: Path, home: Path, cfg: MediaConfig, *, legacy: Path | None = None,
+        ffmpeg: str | None = None,
+    ) -> None:  # fmt: skip
+        self.home = home.resolve()
+        self.root = self.home / "library"
         self.root.mkdir(parents=True, exist_ok=True)
+        old = None if legacy is None else legacy.resolve()
+        self.legacy = None if old == self.home else old
         self.cfg = cfg
         self.ffmpeg = ffmpeg or find_ffmpeg()
         self._conn = Locked(db_path, SCHEMA)
@@ -143,7 +152,7 @@ class MediaLibrary:
                 raise ValueError(f"{name!r} cannot be changed (status, title, tags, validity)")
         updated = replace(clip, **changes)
         check_window(updated.valid_from, updated.valid_until)
-        row = to_row(self.media_dir, updated)
+        row = to_row(self._home_of(clip.path), updated)
         sets = ", ".join(f"{name} = ?" for name in (*changes, "updated_at"))
         with self._tx() as db:
             db.execute(
@@ -169,7 +178,7 @@ class MediaLibrary:
         fsync_dir(self.root)
         try:
             with self._tx() as db:
-                row = to_row(self.media_dir, clip)
+                row = to_row(self.home, clip)
                 inserted = db.execute(
                     f"INSERT INTO media ({', '.join(COLUMNS)}) VALUES "
                     f"({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING",
@@ -221,4 +230,14 @@ class MediaLibrary:
     def _query(self, sql: str, args: tuple[Any, ...]) -> builtins.list[Clip]:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [from_row(self.media_dir, row) for row in rows]
+        return [from_row(self._home_of_id(row["id"]), row) for row in rows]
+
+    def _home_of_id(self, clip_id: str) -> Path:
+        """`legacy` while the clip's folder is there and not (yet) in `home`."""
+        if self.legacy is None or (self.root / clip_id).is_dir():
+            return self.home
+        return self.legacy if (self.legacy / "library" / clip_id).is_dir() else self.home
+
+    def _home_of(self, path: Path) -> Path:
+        legacy = self.legacy
+        return legacy if legacy is not None and path.is_relative_to(legacy) else self.home
