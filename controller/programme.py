@@ -3,7 +3,7 @@ clip a join resumes from, and the names the as-run record gives clips."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     from controller.onair import RunnerContext
 
 
-def media_name(media_dir: Path, path: Path) -> str:
-    """How the record names a clip: its path in the media library (library/<id>/…, sample/…)."""
-    return path.relative_to(media_dir).as_posix() if path.is_relative_to(media_dir) else path.name
+def media_name(roots: Sequence[Path], path: Path) -> str:
+    """How the record names a clip: its path under the first of `roots` that holds it (the
+    library's home: library/<id>/…; the station's audio: sample/…), else its file name."""
+    for root in roots:
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
 
 
 class Programme:
@@ -49,10 +53,10 @@ class Programme:
         """Called on the player thread at a clip boundary."""
         return path in resolve(self.playlist, self.library, self.clock.now())
 
-    def resume_index(self, previous: list[Any], media_dir: Path) -> int:
+    def resume_index(self, previous: list[Any], roots: Sequence[Path]) -> int:
         """A join restarts the clip that was playing when the last run stopped (a clip
         boundary); after a complete clip, the next one."""
-        names = [media_name(media_dir, p) for p in self.clips]
+        names = [media_name(roots, p) for p in self.clips]
         for row in previous:
             if row.clips and row.clips[-1].get("file") in names:
                 last = row.clips[-1]

@@ -238,7 +238,7 @@ class AiringRunner:
                 start = max(a.start, now + timedelta(seconds=lead))
             program = airing_program(
                 a, self.kind, programme, cfg, wall_to_mono(self.ctx.clock, start), start, now,
-                programme.resume_index(previous, cfg.station.media_dir),
+                programme.resume_index(previous, cfg.station.clip_roots),
             )  # fmt: skip
             self._end_mono = program.start_mono + program.total_frames / cfg.audio.sample_rate
             self.player = self.ctx.new_player(self._on_player_event)
@@ -355,7 +355,7 @@ class AiringRunner:
             )
 
     def media_name(self, path: Path) -> str:
-        return media_name(self.ctx.config.station.media_dir, path)
+        return media_name(self.ctx.config.station.clip_roots, path)
 
     # -- helpers -------------------------------------------------------------------------------
 

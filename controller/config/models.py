@@ -54,6 +54,12 @@ class StationConfig(Section):
         """Where uploads live: with the database, outside the checkout, unless set apart."""
         return self.data_dir / "media" if self.library_dir is None else self.library_dir
 
+    @property
+    def clip_roots(self) -> tuple[Path, Path]:
+        """The folders the record names clips under: the library's home (`library/<id>/…`),
+        then the station's own audio (`sample/…`)."""
+        return (self.library_home, self.media_dir)
+
 
 class MqttConfig(Section):
     host: str = Field("127.0.0.1", description="Broker host.")
