@@ -147,9 +147,10 @@ def _run(
         return 2
     if single:
         from controller.app import create_app
+        from controller.daemon.engine_main import move_uploads
         from controller.serve import serve
 
-        serve(create_app(loaded), loaded.config.api)
+        serve(create_app(move_uploads(loaded)), loaded.config.api)
         return 0
     from controller.daemon.supervisor import Supervisor
 
