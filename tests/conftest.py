@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -64,3 +65,14 @@ def shipped(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
     return tmp_path / "config.yaml"
+
+
+@pytest.fixture
+def host_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's own zone is UTC for this test (time-related tests: the station's zone,
+    not the machine's, must decide every station-local day)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

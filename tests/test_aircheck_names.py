@@ -4,8 +4,6 @@ Asia/Shanghai (the shipped config)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -21,13 +19,7 @@ from drivers.audio.file import sanitise_label
 DRILL = datetime(2026, 12, 1, 23, 40, 56, 123000, tzinfo=UTC)  # 07:40:56 on 12-02 in SH
 
 
-@pytest.fixture(autouse=True)
-def host_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("host_in_utc")  # conftest: the host runs in UTC
 
 
 class Clips:

@@ -9,8 +9,6 @@ import csv
 import io
 import json
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +27,7 @@ DRILL = "紧急插播(演练)"  # the emergency drill's slot label: 07:40:56.123
 ON_2ND = ["--from", "2026-12-02", "--to", "2026-12-02"]
 
 
-@pytest.fixture(autouse=True)
-def host_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("host_in_utc")  # conftest: the host runs in UTC
 
 
 @pytest.fixture
