@@ -163,10 +163,11 @@ async def _engine_for(
     if engine is not None:
         yield engine, None
         return
-    from controller.engine.local import LocalEngine, RelayMetrics
+    from controller.engine.local import LocalEngine
+    from controller.engine.metrics import EngineMetrics
     from controller.engine.parts import build_engine
 
-    relay_metrics = RelayMetrics()
+    relay_metrics = EngineMetrics()
     parts = build_engine(loaded, clock, relay_metrics.observe)
     local = LocalEngine(parts, relay_metrics)
     local.bind_loop(asyncio.get_running_loop())

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -46,24 +45,24 @@ class StationMetrics:
         self._api.labels(method=method, route=route).observe(seconds)
 
     def exposition(self, svc: Services) -> bytes:
-        """The whole text: the histograms, then the station's state read now."""
+        """The whole text: the API's histogram, the engine's series, the record read now."""
         try:
-            status, engine_text = svc.engine.status(), svc.engine.metrics_text()
+            engine_text: bytes | None = svc.engine.metrics_text()
         except EngineUnavailable:
-            status, engine_text = None, b""
+            engine_text = None
         station = CollectorRegistry(auto_describe=False)
-        station.register(_StationCollector(svc, status))
-        return generate_latest(self.registry) + engine_text + generate_latest(station)
+        station.register(_StationCollector(svc, engine_text is not None))
+        return generate_latest(self.registry) + (engine_text or b"") + generate_latest(station)
 
 
 class _StationCollector:
-    """Reads the station at scrape time; nothing is kept between scrapes."""
+    """Reads the record at scrape time; nothing is kept between scrapes."""
 
-    def __init__(self, svc: Services, status: dict[str, Any] | None) -> None:
-        self._svc, self._status = svc, status
+    def __init__(self, svc: Services, engine_up: bool) -> None:
+        self._svc, self._engine_up = svc, engine_up
 
     def collect(self) -> Iterator[Metric]:
-        svc, status = self._svc, self._status
+        svc = self._svc
         airings = CounterMetricFamily(
             "broadcastctl_airings",
             "Closed as-run rows (one per airing and zone) by outcome.",
@@ -77,25 +76,7 @@ class _StationCollector:
         yield GaugeMetricFamily(
             "broadcastctl_engine_up",
             "1 if the air engine answers the API, 0 if not (restarting, stopped, stuck).",
-            value=0.0 if status is None else 1.0,
-        )
-        if status is None:
-            return
-        up = GaugeMetricFamily(
-            "broadcastctl_device_up",
-            "1 if the relay board or display answers, 0 if not; absent while it cannot tell"
-            " (write-only relays, a screen not heard from yet).",
-            labels=["kind", "device"],
-        )
-        for kind, devices in (("relay", status["devices"]), ("display", status["displays"])):
-            healths = {str(d["id"]): d["available"] for d in devices}
-            for device_id, available in sorted(healths.items()):
-                if available is not None:
-                    up.add_metric([kind, device_id], 1.0 if available else 0.0)
-        yield up
-
-        yield GaugeMetricFamily(
-            "broadcastctl_on_air", "Airings running now.", value=len(status["on_air"])
+            value=1.0 if self._engine_up else 0.0,
         )
 
 

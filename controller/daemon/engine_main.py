@@ -67,14 +67,15 @@ def move_uploads(loaded: LoadedConfig) -> LoadedConfig:
 
 
 async def serve(loaded: LoadedConfig) -> int:
-    from controller.engine.local import LocalEngine, RelayMetrics
+    from controller.engine.local import LocalEngine
+    from controller.engine.metrics import EngineMetrics
     from controller.engine.parts import build_engine
     from controller.engine.server import EngineServer
     from controller.serve import raise_open_files
 
     raise_open_files()
     data_dir = loaded.config.station.data_dir
-    relay_metrics = RelayMetrics()
+    relay_metrics = EngineMetrics()
     parts = build_engine(loaded, None, relay_metrics.observe)
     engine = LocalEngine(parts, relay_metrics)
     loop = asyncio.get_running_loop()

@@ -13,42 +13,19 @@ from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
-
+from controller.engine.metrics import EngineMetrics
 from controller.engine.parts import EngineParts
 from controller.engine.port import AiringStates, EngineUnavailable, ScreenText, ShownMessage
 from controller.engine.status import station_status
 
 T = TypeVar("T")
 LOOP_WAIT_S = 5.0  # a loop that cannot take a command in this long is reported, not waited on
-RELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-class RelayMetrics:
-    """How long relay commands take, in a registry of its own (a process may hold several
-    engines, as the tests do; the global default registry would mix them)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self._relay = Histogram(
-            "broadcastctl_relay_command_seconds",
-            "Time a relay device took to carry out one switch command.",
-            ["device", "result"],
-            buckets=RELAY_BUCKETS,
-            registry=self.registry,
-        )
-
-    def observe(self, device: str, result: str, seconds: float) -> None:
-        self._relay.labels(device=device, result=result).observe(seconds)
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
 
 
 class LocalEngine:
-    def __init__(self, parts: EngineParts, relay_metrics: RelayMetrics) -> None:
+    def __init__(self, parts: EngineParts, metrics: EngineMetrics) -> None:
         self.parts = parts
-        self._metrics = relay_metrics
+        self._metrics = metrics
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -111,7 +88,7 @@ class LocalEngine:
         return self._on_loop(lambda: self.parts.rotator.withdraw(key))
 
     def metrics_text(self) -> bytes:
-        return self._metrics.exposition()
+        return self._metrics.exposition(self.parts)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
