@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from doubles.tasmota import TasmotaDouble
 from peers.daemon import station_time, wait_until
 from peers.mosquitto import Mosquitto
 from test_daemon_e2e import POSTROLL, RATE, Rig, near, powers, slot
+from waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,15 +39,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def healthy(rig: Rig) -> bool:
@@ -74,7 +65,7 @@ def test_an_api_frozen_then_killed_mid_airing_leaves_the_air_untouched(rig: Rig)
         assert near(powers(zone, "OFF")[-1], t + timedelta(seconds=5), 0.6)
         assert not zone.power()
     # the supervisor started a new API, which asks the same engine
-    wait_for(lambda: rig.daemon.child_pid("api") != api and healthy(rig), 20, "a new API")
+    assert wait_for(lambda: rig.daemon.child_pid("api") != api and healthy(rig), 20), "a new API"
     status = rig.daemon.get("/api/status")
     assert status["on_air"] == [] and {d["id"] for d in status["devices"]} == {
         "rack", "east", "west"
@@ -87,8 +78,8 @@ def test_an_engine_killed_mid_slot_is_started_again_and_joins_its_airing(rig: Ri
     rig.daemon.start()
     wait_until(t, 2.0)
     engine = rig.daemon.signal_child("engine", signal.SIGKILL)
-    wait_for(lambda: not alive(engine), 5, "the engine gone")
-    wait_for(lambda: rig.daemon.child_pid("engine") != engine, 10, "a new engine")
+    assert wait_for(lambda: not alive(engine), 5), "the engine gone"
+    assert wait_for(lambda: rig.daemon.child_pid("engine") != engine, 10), "a new engine"
     wait_until(t, 10 + POSTROLL + 2.0)
     rows = rig.station.rows()
     assert [(r["zone"], r["outcome"]) for r in rows] == [("east", "joined"), ("west", "joined")]
@@ -107,10 +98,10 @@ def test_the_api_answers_503_while_the_engine_is_away(rig: Rig) -> None:
     try:
         status, body = rig.daemon.send("GET", "/api/status")
         assert status == 503 and "播出引擎" in body["detail"]
-        wait_for(lambda: not healthy(rig), 5, "healthz says the engine is away")
+        assert wait_for(lambda: not healthy(rig), 5), "healthz says the engine is away"
     finally:
         os.kill(engine, signal.SIGCONT)
-    wait_for(lambda: healthy(rig), 5, "healthz back")
+    assert wait_for(lambda: healthy(rig), 5), "healthz back"
 
 
 def test_nothing_outlives_a_killed_supervisor_and_the_relays_go_off(rig: Rig) -> None:
@@ -122,7 +113,7 @@ def test_nothing_outlives_a_killed_supervisor_and_the_relays_go_off(rig: Rig) ->
     assert rig.daemon.proc is not None
     rig.daemon.proc.send_signal(signal.SIGKILL)  # the supervisor alone
     rig.daemon.proc.wait(10)
-    wait_for(lambda: not alive(engine) and not alive(api), 15, "children gone")
+    assert wait_for(lambda: not alive(engine) and not alive(api), 15), "children gone"
     rows = rig.station.rows()
     assert [r["outcome"] for r in rows] == ["stopped", "stopped"]  # an orderly stop
     for zone in (rig.east, rig.west):
