@@ -135,7 +135,7 @@ def _run(
     loaded: LoadedConfig, config_path: Path, new_database: bool = False, single: bool = False
 ) -> int:
     """The supervisor of the engine and API processes (or, `--single-process`, both in one)."""
-    from controller.daemon.engine_main import configure_logging
+    from controller.daemon.child import configure_logging
     from controller.dbguard import DatabaseVanished, check_database
 
     configure_logging("supervisor" if not single else "daemon")

@@ -3,14 +3,10 @@ holds no hardware, so it can be killed, flooded or slow without touching what ai
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-from pathlib import Path
 
-from controller.config import ConfigError, load_config
-from controller.daemon.engine_main import configure_logging
-from controller.daemon.lifeline import tie_to
+from controller.daemon.child import EXIT_CONFIG, start_child
 from controller.engine import wire
 
 log = logging.getLogger("controller.api")
@@ -18,17 +14,9 @@ API_NICE = 5  # below the engine: under load the air gets the CPU first
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="broadcastctl-api")
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--parent", type=int, help="the supervisor's pid (die with it)")
-    args = parser.parse_args(argv)
-    tie_to(args.parent)
-    configure_logging("api")
-    try:
-        loaded = load_config(args.config)
-    except ConfigError as exc:
-        log.error("配置有误 / invalid config: %s", "; ".join(exc.messages))
-        return 2
+    loaded = start_child("api", argv)
+    if loaded is None:
+        return EXIT_CONFIG
     try:
         os.nice(API_NICE)
     except OSError as exc:

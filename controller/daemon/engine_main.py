@@ -3,34 +3,24 @@ Unix socket the API process asks. Started by the supervisor (`broadcastctl run`)
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sqlite3
-import sys
-from pathlib import Path
 
 from controller.config import ConfigError, LoadedConfig, load_config
-from controller.daemon.lifeline import hold_lock, tie_to
+from controller.daemon.child import EXIT_CONFIG, log_invalid, start_child
+from controller.daemon.lifeline import hold_lock
 from controller.engine import wire
 
 log = logging.getLogger("controller.engine")
 LOCK_WAIT_S = 60.0  # an engine still stopping (relays going off) holds the lock this long at most
-EXIT_CONFIG, EXIT_LOCKED, EXIT_FAILED = 2, 3, 4
+EXIT_LOCKED, EXIT_FAILED = 3, 4
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="broadcastctl-engine")
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--parent", type=int, help="the supervisor's pid (die with it)")
-    args = parser.parse_args(argv)
-    tie_to(args.parent)
-    configure_logging("engine")
-    try:
-        loaded = load_config(args.config)
-    except ConfigError as exc:
-        log.error("配置有误 / invalid config: %s", "; ".join(exc.messages))
+    loaded = start_child("engine", argv)
+    if loaded is None:
         return EXIT_CONFIG
     folder = wire.run_dir(loaded.config.station.data_dir)
     lock = hold_lock(folder / "engine.lock", LOCK_WAIT_S)
@@ -40,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loaded = move_uploads(loaded)
     except ConfigError as exc:
-        log.error("配置有误 / invalid config: %s", "; ".join(exc.messages))
+        log_invalid("engine", exc)
         return EXIT_CONFIG
     try:
         return asyncio.run(serve(loaded))
@@ -95,14 +85,6 @@ async def serve(loaded: LoadedConfig) -> int:
         await parts.stop()
         log.info("播出引擎已停止 / engine stopped")
     return 0
-
-
-def configure_logging(process: str) -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s [{process}] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""What both children of the supervisor do first: read their arguments, tie their life to the
+supervisor's, log with their name, and load the config (or say why not)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from controller.config import ConfigError, LoadedConfig, load_config
+from controller.daemon.lifeline import tie_to
+
+EXIT_CONFIG = 2
+
+
+def configure_logging(process: str) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s [{process}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def start_child(process: str, argv: list[str] | None) -> LoadedConfig | None:
+    """The config of the `process` ("engine", "api") started with `argv`; None (logged) if
+    it is invalid."""
+    parser = argparse.ArgumentParser(prog=f"broadcastctl-{process}")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--parent", type=int, help="the supervisor's pid (die with it)")
+    args = parser.parse_args(argv)
+    tie_to(args.parent)
+    configure_logging(process)
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        log_invalid(process, exc)
+        return None
+
+
+def log_invalid(process: str, exc: ConfigError) -> None:
+    logging.getLogger(f"controller.{process}").error(
+        "配置有误 / invalid config: %s", "; ".join(exc.messages)
+    )
