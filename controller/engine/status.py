@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from controller.planner import airing_to_dict
@@ -24,8 +24,8 @@ def station_status(svc: EngineParts) -> dict[str, Any]:
         "station": cfg.station.name,
         "now": now.isoformat(timespec="seconds"),
         "timezone": cfg.station.timezone,
-        "on_air": [_airing(r) for r in list(station.runners.values())],
-        "next": [airing_to_dict(a) for a in upcoming[:6]],
+        "on_air": [_airing(r, tz) for r in list(station.runners.values())],
+        "next": [airing_to_dict(a, tz) for a in upcoming[:6]],
         "zones": [
             {"id": z.id, "name": z.name, "relays": [_channel(svc, ref) for ref in z.relays]}
             for z in cfg.zones
@@ -52,7 +52,8 @@ def _record(svc: EngineParts) -> dict[str, Any]:
     return {"ok": False, "fault": fault.message, "since": since, "pending": fault.pending}
 
 
-def _airing(runner: AiringRunner) -> dict[str, Any]:
+def _airing(runner: AiringRunner, tz: tzinfo) -> dict[str, Any]:
+    """Times in the station's offset, whatever the airing's source (overrides come in UTC)."""
     a, state = runner.airing, runner.state
     out: dict[str, Any] = {
         "id": a.id,
@@ -63,17 +64,17 @@ def _airing(runner: AiringRunner) -> dict[str, Any]:
         "priority": a.priority,
         "exercise": a.exercise,
         "reason": a.reason,
-        "start": a.start.isoformat(),
-        "end": a.end.isoformat(),
-        "audio_end": a.audio_end.isoformat(),
-        "audio_start": state.audio_start.isoformat() if state.audio_start else None,
+        "start": a.start.astimezone(tz).isoformat(),
+        "end": a.end.astimezone(tz).isoformat(),
+        "audio_end": a.audio_end.astimezone(tz).isoformat(),
+        "audio_start": state.audio_start.astimezone(tz).isoformat() if state.audio_start else None,
         "zones": [
             {
                 "id": z.zone.id,
                 "name": z.zone.name,
                 "relay": z.relay,
                 "on_air": z.on_air,
-                "until": z.end.isoformat(),
+                "until": z.end.astimezone(tz).isoformat(),
             }
             for z in state.zones.values()
         ],
