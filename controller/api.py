@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from controller.app import Services
 from controller.planner import FIRST_YEAR, LAST_YEAR, airing_to_dict, plan
+from controller.services import Services
 
 router = APIRouter()
 

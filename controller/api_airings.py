@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from controller import desk
 from controller.api_limits import LimitsDep
 from controller.api_types import STRICT, Moment
-from controller.app import Services
 from controller.auth import AnyUser, Operator
 from controller.overrides import AIRING_PREFIX
 from controller.planner import EMERGENCY_PRIORITY, MANUAL_PRIORITY, POLICE_PRIORITY
+from controller.services import Services
 from controller.users import Principal
 
 router = APIRouter()

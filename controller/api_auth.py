@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api import ServicesDep
 from controller.api_limits import LimitsDep
-from controller.app import Services
 from controller.auth import (
     CSRF_HEADER,
     CSRF_VALUE,
@@ -22,6 +21,7 @@ from controller.auth import (
     source_address,
 )
 from controller.clock import Clock
+from controller.services import Services
 from controller.sessions import COOKIE, LIFETIME, SessionStore
 from controller.users import PASSWORD_MAX, Principal, Role, User
 

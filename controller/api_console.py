@@ -21,10 +21,10 @@ from starlette.types import Receive, Scope, Send
 
 from controller.api import ServicesDep
 from controller.api_records import BlackoutIn, _aware, _silences, _valid
-from controller.app import Services
 from controller.auth import Admin, AnyUser
 from controller.engine.port import EngineUnavailable
 from controller.planner import Blackout, airing_to_dict, airings_between
+from controller.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from controller.api_types import STRICT
-from controller.app import Services
 from controller.auth import Uploader
 from controller.engine.port import ScreenText
+from controller.services import Services
 
 router = APIRouter()
 

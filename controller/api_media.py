@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.api import ServicesDep
 from controller.api_limits import LimitsDep, WorkLimits
 from controller.api_types import Moment
-from controller.app import Services
 from controller.auth import Admin, AnyUser, Operator, Uploader
 from controller.media.ingest import upload_limit_bytes
 from controller.media.library import Clip, IngestError
 from controller.media.resolve import parse_bound, resolve_with_fallback
+from controller.services import Services
 from controller.stationtime import aware, iso
 from controller.upload_form import OPENAPI_BODY, FormError, UploadForm, split_tags
 from controller.users import Principal

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from controller.api_types import STRICT, YEARS
-from controller.app import Services
 from controller.auth import Admin, AnyUser, Operator
 from controller.blackouts import StoredBlackout
 from controller.planner import (
@@ -22,6 +21,7 @@ from controller.planner import (
     plan_zone,
 )
 from controller.reports import compliance, compliance_csv
+from controller.services import Services
 from controller.stationtime import aware, days, iso, local_day
 from controller.tables import asrun_csv
 

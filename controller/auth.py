@@ -11,8 +11,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from controller.api import ServicesDep
 from controller.api_limits import LimitsDep
-from controller.app import Services
 from controller.forwarded import client_address, networks
+from controller.services import Services
 from controller.sessions import COOKIE, SessionStore
 from controller.users import ROLES, Principal, Role, User
 

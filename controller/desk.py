@@ -25,7 +25,7 @@ from controller.stationtime import aware
 from controller.store import SEGMENT
 
 if TYPE_CHECKING:
-    from controller.app import Services
+    from controller.services import Services
     from controller.users import Principal
 
 MAX_AHEAD = timedelta(days=366)  # an override is for now or soon; further is a slot's job

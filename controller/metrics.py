@@ -15,8 +15,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from controller.api import ServicesDep
-from controller.app import Services
 from controller.engine.port import EngineUnavailable
+from controller.services import Services
 from controller.store import OUTCOMES
 
 PATH = "/metrics"

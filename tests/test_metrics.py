@@ -16,11 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from test_cli_api import NightClock
 
-from controller.app import Services, create_app
+from controller.app import create_app
 from controller.config import load_config
 from controller.engine.parts import EngineParts
 from controller.metrics import outcome_counts
 from controller.relaybank import RelayBank
+from controller.services import Services
 from controller.store import Store
 from controller.users import UserStore
 from drivers.relays.base import RelayError, SwitchResult
