@@ -5,4 +5,5 @@ cd "$(dirname "$0")"
 scripts/bootstrap.sh test
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy --strict" && .venv/bin/mypy
+echo "== import layers and cycles" && .venv/bin/lint-imports --no-cache
 echo "== pytest" && exec .venv/bin/pytest -q "$@"

@@ -163,7 +163,7 @@ class VirtualClock:
 
 
 class VirtualAlarm:
-    """A thread's waits on a VirtualClock (see controller.clock.Alarm)."""
+    """A thread's waits on a VirtualClock (see controller.core.clock.Alarm)."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self._clock = clock

@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.decode import find_ffmpeg
+from controller.playout.decode import find_ffmpeg
 
 SPEECH = "陌生来电要求转账汇款的，一律是诈骗。"
 

@@ -12,8 +12,8 @@ from doubles.shelly import ShellyDouble
 from peers.mosquitto import Mosquitto, unique_name
 from rig_mqtt_relay import DoubleRig, made_doubles, started, until
 
-from controller.config.devices import ShellyRelayConfig
 from drivers.relays.shelly import ShellyRelay
+from drivers.settings.devices import ShellyRelayConfig
 from drivers.transports.mqtt import MqttConnection
 
 __all__ = ["MakeShelly", "ShellyRig", "make_shelly", "shelly_relay", "until"]

@@ -11,8 +11,8 @@ from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto
 from rig_mqtt_relay import DoubleRig, started, until
 
-from controller.config.devices import TasmotaRelayConfig
 from drivers.relays.tasmota import TasmotaRelay
+from drivers.settings.devices import TasmotaRelayConfig
 from drivers.transports.mqtt import MqttConnection
 
 __all__ = ["MakeTasmota", "TasmotaRig", "switched", "tasmota_relay", "until"]

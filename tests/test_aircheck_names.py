@@ -12,8 +12,8 @@ import pytest
 
 from controller.config import load_config
 from controller.config.playlists import Playlist
-from controller.planner import Airing, ZonePlan
-from controller.programme import Programme, airing_program
+from controller.planning.planner import Airing, ZonePlan
+from controller.station.programme import Programme, airing_program
 from drivers.audio.file import sanitise_label
 
 DRILL = datetime(2026, 12, 1, 23, 40, 56, 123000, tzinfo=UTC)  # 07:40:56 on 12-02 in SH

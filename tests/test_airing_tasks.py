@@ -21,11 +21,11 @@ from clocks import VirtualClock, run_on
 from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
-from controller.airing_tasks import AiringTasks
-from controller.clock import SystemClock, WaitingClock
 from controller.config import load_config
+from controller.core.clock import SystemClock, WaitingClock
 from controller.engine.parts import EngineParts, build_engine
-from controller.store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED
+from controller.records.asrun_store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED
+from controller.station.airing_tasks import AiringTasks
 from drivers.relays.base import ChannelStatus, DeviceHealth, SwitchResult
 from drivers.relays.fake import FakeRelay
 

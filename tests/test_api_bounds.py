@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_api_media import NightClock
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.users import UserStore
 
 
 @pytest.fixture

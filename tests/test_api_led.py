@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from peers.daemon import ROOT
 from test_cli_api import NightClock
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.users import UserStore
 
 
 def test_police_push_a_warning_that_preempts_the_slogans(tmp_path: Path) -> None:

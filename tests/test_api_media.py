@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from media_files import random_bytes, tone, truncated, wav_claiming
 from peers.daemon import ROOT, SH
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.users import UserStore
 
 MAX_MB = 0.25  # 262 144 bytes
 MEDIA = f"media: {{max_upload_mb: {MAX_MB}, min_s: 1}}\n"

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.arbiter import arbitrate, handover
-from controller.planner import Airing, Blackout, ZonePlan, plan_zone
+from controller.planning.ladder import arbitrate, handover
+from controller.planning.planner import Airing, Blackout, ZonePlan, plan_zone
 
 SH = ZoneInfo("Asia/Shanghai")
 T = datetime(2027, 6, 1, 7, 0, tzinfo=SH)

@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from test_cli_api import NightClock
 
-from controller.app import create_app
-from controller.asrun_row import TIMES
-from controller.cli import main
+from controller.access.users import UserStore
+from controller.api.app import create_app
+from controller.cli.main import main
 from controller.config import load_config
-from controller.users import UserStore
+from controller.records.asrun_row import TIMES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release-2026-12.sqlite3"
 DRILL = "紧急插播(演练)"  # the emergency drill's slot label: 07:40:56.123 on 2026-12-02

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from controller.config.models import AudioOutputConfig
 from drivers.audio.alsa import AlsaOutput, OutputError
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.file import FileOutput, sanitise_label
 from drivers.audio.null import NullOutput
 from drivers.audio.registry import build_output
+from drivers.settings.links import AudioOutputConfig
 
 FMT = PcmFormat(48000, 2)
 BLOCK = 960 * FMT.frame_bytes  # 20 ms

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from peers.daemon import SH
 from test_cli_api import NightClock
 
-from controller.app import create_app
-from controller.audit import AuditLog
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.store import Store
-from controller.users import UserStore
+from controller.records.asrun_store import Store
+from controller.records.audit import AuditLog
 
 EXAM_DAY = {
     "name": "2027年高考加考",

@@ -13,8 +13,8 @@ from media_files import tone
 from peers.daemon import ROOT
 from test_api_media import NightClock
 
-from controller.app import create_app
-from controller.cli import main
+from controller.api.app import create_app
+from controller.cli.main import main
 from controller.config import load_config
 
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from peers.daemon import ROOT, SH
 
-from controller.app import create_app
-from controller.cli import main
+from controller.api.app import create_app
+from controller.cli.main import main
 from controller.config import load_config
-from controller.store import Store
+from controller.records.asrun_store import Store
 
 
 class NightClock:

@@ -9,7 +9,7 @@ from pathlib import Path
 from peers.daemon import StationDir
 
 from controller.config import load_config
-from controller.programme import media_name
+from controller.station.programme import media_name
 
 
 def test_library_clips_and_the_sample_keep_their_names_in_the_record(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from clocks import VirtualClock
 
-from controller.clock import ClockStep, ClockStepWatch, mono_to_wall, wall_at
-from controller.scheduler import Waker
+from controller.core.clock import ClockStep, ClockStepWatch, mono_to_wall, wall_at
+from controller.station.waker import Waker
 
 T0 = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 

@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from test_cli_api import NightClock
 
-import controller.api_console as console
-from controller.app import create_app
-from controller.audit import AuditLog
+import controller.api.console as console
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.users import UserStore
+from controller.records.audit import AuditLog
 
 WEB = console.WEB
 

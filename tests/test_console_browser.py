@@ -72,7 +72,7 @@ class Station:
     def cli(self, *args: str, stdin: str | None = None) -> str:
         config = str(self.dir.root / "config.yaml")
         done = subprocess.run(
-            [sys.executable, "-m", "controller.cli", *args, "--config", config],
+            [sys.executable, "-m", "controller.cli.main", *args, "--config", config],
             input=stdin,
             capture_output=True,
             text=True,

@@ -275,7 +275,7 @@ def test_broker_outage_mid_slot_never_fires_a_late_on(
 
 
 def test_an_emergency_takes_one_zone_and_the_slot_resumes_after_it(rig: Rig) -> None:
-    from controller.users import UserStore
+    from controller.access.users import UserStore
 
     t = station_time(9)
     rig.config([slot("午间", t, 9)])

@@ -13,17 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.audit import AuditLog
-from controller.blackouts import BlackoutStore
+from controller.access.sessions import SessionStore
+from controller.access.users import UserStore
 from controller.config.models import MediaConfig
-from controller.db_upgrade import INSTANTS, VERSION
+from controller.core.db_upgrade import INSTANTS, VERSION
+from controller.core.stationtime import day, local_day
 from controller.media.library import MediaLibrary
-from controller.overrides import OverrideStore
-from controller.reports import compliance
-from controller.sessions import SessionStore
-from controller.stationtime import day, local_day
-from controller.store import Store
-from controller.users import UserStore
+from controller.overrides.store import OverrideStore
+from controller.records.asrun_store import Store
+from controller.records.audit import AuditLog
+from controller.records.blackouts import BlackoutStore
+from controller.records.compliance import compliance
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release-2026-12.sqlite3"
 SH = ZoneInfo("Asia/Shanghai")

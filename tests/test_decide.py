@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.decide import MISSED_WHILE_RUNNING, Timing, due_actions
-from controller.planner import Airing, ZonePlan
+from controller.planning.due import MISSED_WHILE_RUNNING, Timing, due_actions
+from controller.planning.planner import Airing, ZonePlan
 
 SH = ZoneInfo("Asia/Shanghai")
 T = datetime(2027, 6, 1, 12, 0, tzinfo=SH)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.decode import ClipDecoder, DecodeError, FfmpegNotFound, find_ffmpeg
+from controller.playout.decode import ClipDecoder, DecodeError, FfmpegNotFound, find_ffmpeg
 from drivers.audio.base import PcmFormat
 
 FMT = PcmFormat(48000, 2)

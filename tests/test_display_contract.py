@@ -14,14 +14,14 @@ import pytest
 from doubles.onbon_controller import OnbonControllerDouble
 from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
 
-from controller.config.devices import (
+from drivers.displays.base import Display
+from drivers.displays.fake import FakeDisplay
+from drivers.displays.registry import FACTORIES, DisplayConfigError, build_display
+from drivers.settings.devices import (
     FakeDisplayConfig,
     MqttTextDisplayConfig,
     OnbonDisplayConfig,
 )
-from drivers.displays.base import Display
-from drivers.displays.fake import FakeDisplay
-from drivers.displays.registry import FACTORIES, DisplayConfigError, build_display
 
 
 @dataclass

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from test_planner import make_config
 
-from controller.planner import Blackout, plan
+from controller.planning.planner import Blackout, plan
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

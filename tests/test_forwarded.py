@@ -10,8 +10,8 @@ import pytest
 from peers.live_api import LiveApi
 from test_api_media import NightClock
 
-from controller.forwarded import client_address, networks
-from controller.users import UserStore
+from controller.access.users import UserStore
+from controller.api.forwarded import client_address, networks
 
 PROXIES = networks(("10.0.0.0/8", "192.0.2.1"))
 

@@ -17,7 +17,7 @@ import pytest
 from peers.live_api import LiveApi, read_all
 from test_api_media import NightClock
 
-from controller.users import UserStore
+from controller.access.users import UserStore
 
 BOUNDARY = "hygiene-boundary"
 
@@ -102,7 +102,7 @@ def _busy(live: LiveApi) -> socket.socket:
 def test_busy_connections_at_the_cap_refuse_more_with_503_and_one_log_line(
     shipped: Path, operator: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="controller.httpguard")
+    caplog.set_level(logging.WARNING, logger="controller.api.httpguard")
     with LiveApi(shipped, NightClock(), max_connections=8, body_timeout_s=60) as live:
         busy = [_busy(live) for _ in range(8)]
         for _ in range(40):
@@ -113,7 +113,7 @@ def test_busy_connections_at_the_cap_refuse_more_with_503_and_one_log_line(
             extra.close()
         for s in busy:
             s.close()
-    reports = [r for r in caplog.records if r.name == "controller.httpguard"]
+    reports = [r for r in caplog.records if r.name == "controller.api.httpguard"]
     assert len(reports) == 1  # at most one line per 10 s, however many are refused
 
 

@@ -10,10 +10,10 @@ import pytest
 from peers.pty import PtyPair
 from peers.serial_rigs import LcusReader, wait_for
 
-from controller.config.devices import LcusRelayConfig
 from drivers.protocols.lcus import LcusCommand, decode, encode
 from drivers.relays.base import RelayError
 from drivers.relays.lcus import LcusRelay, build_lcus
+from drivers.settings.devices import LcusRelayConfig
 
 GOLDEN = [
     (1, True, "A0 01 01 A2"),

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from peers.daemon import ROOT, SH
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from controller import users as users_module
-from controller.api_auth import LoginLimiter
-from controller.app import create_app
-from controller.cli import main
+from controller.access import users as users_module
+from controller.access.users import UserError, UserStore, verify_password
+from controller.api.app import create_app
+from controller.api.login import LoginLimiter
+from controller.cli.main import main
 from controller.config import load_config
-from controller.users import UserError, UserStore, verify_password
 
 PASSWORDS = {"li.jing": "jingcha-2027", "wang": "caozuo-2027", "zhao": "guanli-2027"}
 ROLES = {"li.jing": "police", "wang": "operator", "zhao": "admin"}

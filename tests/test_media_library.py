@@ -18,7 +18,7 @@ from media_files import tone
 
 from controller.config.models import MediaConfig
 from controller.media import Clip, MediaLibrary
-from controller.store import Store
+from controller.records.asrun_store import Store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=SHANGHAI)

@@ -16,14 +16,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from test_cli_api import NightClock
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
+from controller.api.metrics import outcome_counts
+from controller.api.services import Services
 from controller.config import load_config
 from controller.engine.parts import EngineParts
-from controller.metrics import outcome_counts
-from controller.relaybank import RelayBank
-from controller.services import Services
-from controller.store import Store
-from controller.users import UserStore
+from controller.records.asrun_store import Store
+from controller.station.relaybank import RelayBank
 from drivers.relays.base import RelayError, SwitchResult
 
 

@@ -15,12 +15,12 @@ from rig_mqtt_relay import MqttRig, nothing_fires_later, until
 from rig_shelly import MakeShelly, ShellyRig, make_shelly, shelly_relay
 from rig_tasmota import MakeTasmota, TasmotaRig, tasmota_relay
 
-from controller.config.devices import ShellyRelayConfig, TasmotaRelayConfig
 from drivers.relays.base import RelayError, RelayUnreachable
 from drivers.relays.errors import NotConfirmed, RelayOffline
 from drivers.relays.mqtt_relay import MqttRelay
 from drivers.relays.shelly import ShellyRelay
 from drivers.relays.tasmota import TasmotaRelay
+from drivers.settings.devices import ShellyRelayConfig, TasmotaRelayConfig
 from drivers.transports.mqtt import MqttUnavailable
 
 __all__ = ["make_shelly"]  # the fixture, imported so pytest finds it here

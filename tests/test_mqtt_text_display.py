@@ -14,9 +14,9 @@ import paho.mqtt.client as paho
 import pytest
 from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
 
-from controller.config.devices import MqttTextDisplayConfig
 from drivers.displays.base import DisplayError
 from drivers.displays.mqtt_text import MqttTextDisplay
+from drivers.settings.devices import MqttTextDisplayConfig
 from drivers.transports.mqtt import MqttConnection
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from doubles.onbon_controller import OnbonControllerDouble
 
-from controller.config.devices import OnbonDisplayConfig
 from drivers.displays.base import DisplayError
 from drivers.displays.onbon import OnbonDisplay
 from drivers.displays.registry import build_display
@@ -20,6 +19,7 @@ from drivers.protocols import onbon_cmd as cmd
 from drivers.protocols.onbon import NEED_DATA, Ack, DecoderEvent, Nack, OnbonDecoder, StatusReport
 from drivers.protocols.onbon_cmd import Effect, RunMode
 from drivers.protocols.onbon_frame import Header, encode_frame
+from drivers.settings.devices import OnbonDisplayConfig
 from drivers.transports.tcp import TcpLine
 
 

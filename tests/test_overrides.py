@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from media_files import tone
 from peers.daemon import SH, StationDir
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
 from controller.media.library import MediaLibrary
-from controller.users import UserStore
 
 RATE = 48000
 

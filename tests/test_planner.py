@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from controller.config.models import Config
-from controller.planner import Blackout, airing_to_dict, airings_between, plan
+from controller.planning.planner import Blackout, airing_to_dict, airings_between, plan
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from clocks import VirtualClock
 
-from controller.clock import SystemClock, WaitingClock
-from controller.decode import ClipDecoder, find_ffmpeg
-from controller.player import (
+from controller.core.clock import SystemClock, WaitingClock
+from controller.playout.clipstream import ProgramSource
+from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.player import (
     AudioEnded,
     AudioStarted,
     ClipFailed,
@@ -33,7 +34,6 @@ from controller.player import (
     PlayResult,
     Program,
 )
-from controller.program import ProgramSource
 from drivers.audio.alsa import AlsaOutput
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.file import FileOutput

@@ -14,11 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controller.clock import SystemClock
-from controller.decode import ClipDecoder, ClipStream, find_ffmpeg
-from controller.player import AudioEnded, AudioStarted, ClipStarted, Player, PlayerEvent, Program
-from controller.player_types import PlayResult
-from controller.start_trace import StartTrace
+from controller.core.clock import SystemClock
+from controller.playout.decode import ClipDecoder, ClipStream, find_ffmpeg
+from controller.playout.player import (
+    AudioEnded,
+    AudioStarted,
+    ClipStarted,
+    Player,
+    PlayerEvent,
+    Program,
+)
+from controller.playout.player_types import PlayResult
+from controller.playout.start_trace import StartTrace
 from drivers.audio.base import PcmFormat
 from drivers.audio.file import FileOutput
 
@@ -95,7 +102,7 @@ def test_a_slow_decoder_does_not_hold_the_start(
     tone: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     prog = program(tone, 0.1, 1.0)
-    with caplog.at_level(logging.WARNING, "controller.player"):
+    with caplog.at_level(logging.WARNING, "controller.playout.player"):
         result, events, pcm = play(prog, tmp_path, SlowDecoder(0.4))
     assert result.first_frame_mono is not None
     assert result.first_frame_mono - prog.start_mono < 0.02  # on time, in silence

@@ -18,11 +18,11 @@ import pytest
 from peers.daemon import SH, StationDir
 from peers.fake_station import slot, two_zone_station
 
-from controller.asrun_journal import AsRunJournal
 from controller.config import load_config
-from controller.dbguard import DatabaseVanished, check_database
+from controller.core.dbguard import DatabaseVanished, check_database
 from controller.engine.parts import EngineParts, build_engine
 from controller.engine.status import station_status
+from controller.station.asrun_writer import AsRunJournal
 from drivers.relays.fake import FakeRelay
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import pytest
 
-from controller.config.devices import ShellyRelayConfig, TasmotaRelayConfig
 from drivers.relays.shelly import ShellyRelay
 from drivers.relays.tasmota import TasmotaRelay
+from drivers.settings.devices import ShellyRelayConfig, TasmotaRelayConfig
 
 Handler = Callable[[str, bytes], None]
 

@@ -15,12 +15,12 @@ from rig_mqtt_relay import until
 from rig_shelly import MakeShelly, make_shelly, shelly_relay
 from rig_tasmota import MakeTasmota, tasmota_relay
 
-from controller.config.devices import FakeRelayConfig, TasmotaRelayConfig
-from controller.config.models import MqttConfig
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.fake import FakeRelay
 from drivers.relays.registry import FACTORIES, RelayConfigError, build_relay
 from drivers.relays.tasmota import TasmotaRelay
+from drivers.settings.devices import FakeRelayConfig, TasmotaRelayConfig
+from drivers.settings.links import MqttConfig
 from drivers.transports.mqtt import MqttConnection
 
 RelayRig = Callable[[int], AbstractAsyncContextManager[RelayDevice]]

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.reports import compliance, compliance_csv
-from controller.store import AsRunRow
+from controller.records.asrun_store import AsRunRow
+from controller.records.compliance import compliance, compliance_csv
 
 SH = ZoneInfo("Asia/Shanghai")
 

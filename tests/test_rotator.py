@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from clocks import VirtualClock
 
-from controller.config.devices import FakeDisplayConfig, OnHours
 from controller.config.slogans import SloganEntry
-from controller.rotator import SloganRotator, in_on_hours
+from controller.screens.rotator import SloganRotator, in_on_hours
 from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
+from drivers.settings.devices import FakeDisplayConfig, OnHours
 
 SH = ZoneInfo("Asia/Shanghai")
 

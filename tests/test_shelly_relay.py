@@ -12,10 +12,10 @@ import pytest
 from peers.mosquitto import Mosquitto, Subscriber, unique_name
 from rig_shelly import MakeShelly, make_shelly, shelly_relay, until
 
-from controller.config.devices import ShellyRelayConfig
-from controller.config.models import MqttConfig
 from drivers.relays.base import RelayError
 from drivers.relays.shelly import ShellyRelay, build_shelly, default_src
+from drivers.settings.devices import ShellyRelayConfig
+from drivers.settings.links import MqttConfig
 from drivers.transports.mqtt import MqttConnection
 
 __all__ = ["make_shelly"]  # the fixture, imported so pytest finds it here

@@ -14,8 +14,8 @@ from peers.fake_station import slot, two_zone_station
 from controller.config import load_config
 from controller.engine.parts import EngineParts, build_engine
 from controller.engine.status import station_status
-from controller.planner import airing_id
-from controller.store import Store
+from controller.planning.planner import airing_id
+from controller.records.asrun_store import Store
 from drivers.relays.fake import FakeRelay
 
 

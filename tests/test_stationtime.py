@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller import stationtime
-from controller.instants import from_stored, to_stored
+from controller.core import stationtime
+from controller.core.instants import from_stored, to_stored
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from test_cli_api import NightClock
 
-from controller.app import create_app
+from controller.access.users import UserStore
+from controller.api.app import create_app
 from controller.config import load_config
-from controller.users import UserStore
 
 pytestmark = pytest.mark.usefixtures("host_in_utc")
 

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from controller.asrun_journal import AsRunJournal
-from controller.reports import compliance
-from controller.stationtime import day, days
-from controller.store import Store
+from controller.core.stationtime import day, days
+from controller.records.asrun_store import Store
+from controller.records.compliance import compliance
+from controller.station.asrun_writer import AsRunJournal
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,9 +10,9 @@ from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, unique_name
 from rig_tasmota import MakeTasmota, tasmota_relay, until
 
-from controller.clock import SystemClock
 from controller.config.models import ZoneConfig
-from controller.relaybank import RelayBank
+from controller.core.clock import SystemClock
+from controller.station.relaybank import RelayBank
 from drivers.relays.base import RelayError
 
 

@@ -100,7 +100,7 @@ def test_reordered_fulltopic(mosquitto: Mosquitto, make_tasmota: MakeTasmota) ->
 
 DAEMON = """
 import asyncio, sys
-from controller.config.models import MqttConfig
+from drivers.settings.links import MqttConfig
 from drivers.transports.mqtt import MqttConnection
 
 async def main() -> None:

@@ -15,12 +15,12 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from controller.api_limits import WorkLimits
-from controller.audit import AuditLog
-from controller.auth import AnyUser, Operator
-from controller.bodylimit import BodyLimitMiddleware
+from controller.access.users import Principal, UserError, UserStore, token_hash
+from controller.api.auth import AnyUser, Operator
+from controller.api.bodylimit import BodyLimitMiddleware
+from controller.api.limits import WorkLimits
 from controller.config.models import ApiConfig, MediaConfig
-from controller.users import Principal, UserError, UserStore, token_hash
+from controller.records.audit import AuditLog
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from itertools import combinations
 
-from controller.config.devices import OnbonDisplayConfig
 from controller.config.folders import check_folders_creatable
 from controller.config.models import WEEKDAYS, Config, SlotConfig
 from controller.config.timers import (
@@ -15,6 +14,7 @@ from controller.config.timers import (
 )
 from controller.config.yamlio import KeyPath, Locator
 from drivers.protocols.onbon_cmd import FONTS
+from drivers.settings.devices import OnbonDisplayConfig
 
 DAY_S = 86_400
 WEEK_S = 7 * DAY_S

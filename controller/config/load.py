@@ -15,7 +15,7 @@ from controller.config.playlists import Playlist, load_playlists, playlist_files
 from controller.config.schema_errors import schema_messages
 from controller.config.slogans import SloganEntry, load_slogans
 from controller.config.yamlio import YamlError, read_mapping
-from controller.stationtime import aware
+from controller.core.stationtime import aware
 
 
 class ConfigError(Exception):

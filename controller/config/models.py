@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from controller.config.devices import DisplayConfig, RelayConfig
-from controller.config.section import Section
-from controller.config.types import Duration, FsPath, TimeOfDay, short_repr
+from drivers.settings.devices import DisplayConfig, RelayConfig
+from drivers.settings.links import AudioOutputConfig, MqttConfig
+from drivers.settings.section import Section
+from drivers.settings.types import Duration, FsPath, TimeOfDay, short_repr
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -59,18 +60,6 @@ class StationConfig(Section):
         """The folders the record names clips under: the library's home (`library/<id>/…`),
         then the station's own audio (`sample/…`)."""
         return (self.library_home, self.media_dir)
-
-
-class MqttConfig(Section):
-    host: str = Field("127.0.0.1", description="Broker host.")
-    port: int = Field(1883, ge=1, le=65535, description="Broker port.")
-    username: str | None = Field(None, description="Broker user, if the broker asks for one.")
-    password: str | None = Field(None, description="Broker password.")
-    client_id: str | None = Field(None, description="MQTT client id; default broadcastctl-<pid>.")
-    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive in seconds.")
-    reconnect_max_s: float = Field(
-        30.0, ge=1, le=600, description="Longest wait between reconnects (1 s..10 min)."
-    )
 
 
 class ApiConfig(Section):
@@ -121,13 +110,6 @@ class ApiConfig(Section):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
-
-
-class AudioOutputConfig(Section):
-    type: Literal["file", "alsa", "null"] = Field("file", description="Where audio goes.")
-    dir: FsPath = Field(Path("var/aircheck"), description="Air-check folder (type file).")
-    keep_days: int = Field(31, ge=1, le=3660, description="Days air-check recordings are kept.")
-    device: str = Field("default", description="Sound card device name (type alsa).")
 
 
 class AudioConfig(Section):

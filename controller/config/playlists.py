@@ -18,8 +18,8 @@ from pydantic import (
 )
 
 from controller.config.schema_errors import schema_messages
-from controller.config.types import parse_duration
 from controller.config.yamlio import YamlError, read_mapping
+from drivers.settings.types import parse_duration
 
 # LED slogans live next to the playlists but are not one (another issue reads them).
 NOT_PLAYLISTS = frozenset({"slogans.yaml"})

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from controller.config.types import short_repr
 from controller.config.yamlio import KeyPath, Locator, PathPart
+from drivers.settings.types import short_repr
 
 # pydantic's bound errors: the ctx key holding the bound, then how each language says it.
 _BOUNDS = {

@@ -9,11 +9,11 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from controller.config.devices import DisplayConfig, OnbonDisplayConfig
 from controller.config.schema_errors import schema_messages
-from controller.config.section import Section
-from controller.config.types import Duration
 from controller.config.yamlio import YamlError, read_mapping
+from drivers.settings.devices import DisplayConfig, OnbonDisplayConfig
+from drivers.settings.section import Section
+from drivers.settings.types import Duration
 
 
 class SloganEntry(Section):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from controller.config.devices import ModbusRtuRelayConfig, TasmotaRelayConfig
 from controller.config.models import Config
 from controller.config.yamlio import Locator
 from drivers.protocols.modbus_boards import PROFILES
 from drivers.protocols.tasmota import PULSETIME_MAX_S
+from drivers.settings.devices import ModbusRtuRelayConfig, TasmotaRelayConfig
 
 
 def check_rearm_within_margin(config: Config, at: Locator) -> list[str]:

@@ -10,8 +10,8 @@ import yaml
 from yaml.constructor import BaseConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controller.config.types import short_repr
 from controller.config.yamlguard import MAX_DEPTH, MAX_NUMBER_CHARS, MAX_VALUES, control_in
+from drivers.settings.types import short_repr
 
 PathPart = str | int
 KeyPath = tuple[PathPart, ...]

@@ -9,7 +9,7 @@ import os
 from controller.daemon.child import EXIT_CONFIG, start_child
 from controller.engine import wire
 
-log = logging.getLogger("controller.api")
+log = logging.getLogger("controller.api.health")
 API_NICE = 5  # below the engine: under load the air gets the CPU first
 
 
@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(API_NICE)
     except OSError as exc:
         log.warning("nice(%d): %s", API_NICE, exc)
-    from controller.app import create_app
+    from controller.api.app import create_app
+    from controller.api.serve import serve
     from controller.engine.client import EngineClient
-    from controller.serve import serve
 
     data_dir = loaded.config.station.data_dir
     client = EngineClient(wire.socket_path(data_dir), wire.token_path(data_dir))

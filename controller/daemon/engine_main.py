@@ -57,11 +57,11 @@ def move_uploads(loaded: LoadedConfig) -> LoadedConfig:
 
 
 async def serve(loaded: LoadedConfig) -> int:
+    from controller.api.serve import raise_open_files
     from controller.engine.local import LocalEngine
     from controller.engine.metrics import EngineMetrics
     from controller.engine.parts import build_engine
     from controller.engine.server import EngineServer
-    from controller.serve import raise_open_files
 
     raise_open_files()
     data_dir = loaded.config.station.data_dir

@@ -10,21 +10,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from controller.asrun_journal import AsRunJournal
-from controller.blackouts import BlackoutStore
-from controller.clock import Clock, SystemClock
 from controller.config import LoadedConfig
-from controller.decode import ClipDecoder, find_ffmpeg
+from controller.core.clock import Clock, SystemClock
 from controller.media.library import MediaLibrary
 from controller.media.lowprio import low_priority_ffmpeg
-from controller.onair import RunnerContext
-from controller.overrides import OverrideStore
-from controller.planner import Airing, Blackout
-from controller.player import Player, PlayerEvent
-from controller.relaybank import PowerChain, RelayBank, RelayObserver
-from controller.rotator import SloganRotator
-from controller.scheduler import Waker
-from controller.station import Station
+from controller.overrides.store import OverrideStore
+from controller.planning.planner import Airing, Blackout
+from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.player import Player, PlayerEvent
+from controller.records.blackouts import BlackoutStore
+from controller.screens.rotator import SloganRotator
+from controller.station.asrun_writer import AsRunJournal
+from controller.station.live import RunnerContext
+from controller.station.relaybank import PowerChain, RelayBank, RelayObserver
+from controller.station.station import Station
+from controller.station.waker import Waker
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.registry import build_output
 from drivers.displays.base import Display

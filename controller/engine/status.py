@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from controller.planner import airing_to_dict
-from controller.runner import AiringRunner
+from controller.planning.planner import airing_to_dict
+from controller.station.runner import AiringRunner
 
 if TYPE_CHECKING:
     from controller.engine.parts import EngineParts

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from controller.instants import from_stored, to_stored
-from controller.stationtime import iso
+from controller.core.instants import from_stored, to_stored
+from controller.core.stationtime import iso
 
 ClipStatus = Literal["pending", "approved", "rejected", "retired"]
 STATUSES: tuple[str, ...] = get_args(ClipStatus)

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.config.models import MediaConfig
-from controller.db import Locked
-from controller.decode import find_ffmpeg
+from controller.core.db import Locked
 from controller.media.analyse import IngestError
 from controller.media.clip import (
     COLUMNS,
@@ -31,6 +30,7 @@ from controller.media.clip import (
     to_row,
 )
 from controller.media.ingest import check_size, copy_and_hash, fsync_dir, prepare
+from controller.playout.decode import find_ffmpeg
 
 __all__ = ["Clip", "ClipStatus", "IngestError", "MediaLibrary"]
 STALE_STAGING_S = 3600.0  # a staging folder this old belongs to an ingest that crashed

@@ -10,7 +10,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from controller.config.playlists import Playlist
-from controller.stationtime import aware, midnight
+from controller.core.stationtime import aware, midnight
 
 
 class ClipLike(Protocol):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.config.models import AudioOutputConfig
 from drivers.audio.base import AudioOutput
 from drivers.audio.file import FileOutput
 from drivers.audio.null import NullOutput
+from drivers.settings.links import AudioOutputConfig
 
 
 def _file(cfg: AudioOutputConfig) -> AudioOutput:

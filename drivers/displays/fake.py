@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from controller.config.devices import FakeDisplayConfig
 from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
 from drivers.protocols.onbon_cmd import encode_checked
+from drivers.settings.devices import FakeDisplayConfig
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from controller.config.devices import MqttTextDisplayConfig
 from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
 from drivers.protocols.onbon_cmd import encode_checked
+from drivers.settings.devices import MqttTextDisplayConfig
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
 log = logging.getLogger(__name__)

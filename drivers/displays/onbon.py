@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
-from controller.config.devices import OnbonDisplayConfig
 from drivers.displays.base import Charset, Color, DisplayError, DisplayHealth
 from drivers.protocols import onbon_cmd as cmd
 from drivers.protocols.onbon import (
@@ -22,6 +21,7 @@ from drivers.protocols.onbon import (
     error_info,
 )
 from drivers.protocols.onbon_frame import CorruptFrame, Header, encode_frame
+from drivers.settings.devices import OnbonDisplayConfig
 from drivers.transports.serial import SerialError
 from drivers.transports.tcp import TcpError
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.config.devices import (
+from drivers.displays.base import Display
+from drivers.displays.fake import FakeDisplay
+from drivers.displays.mqtt_text import MqttTextDisplay
+from drivers.displays.onbon import Line, OnbonDisplay
+from drivers.settings.devices import (
     DisplayConfig,
     FakeDisplayConfig,
     MqttTextDisplayConfig,
     OnbonDisplayConfig,
 )
-from drivers.displays.base import Display
-from drivers.displays.fake import FakeDisplay
-from drivers.displays.mqtt_text import MqttTextDisplay
-from drivers.displays.onbon import Line, OnbonDisplay
 from drivers.transports.mqtt import MqttConnection
 from drivers.transports.serial import SerialBuses
 from drivers.transports.tcp import TcpLine

@@ -8,10 +8,10 @@ import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from controller.config.devices import FakeRelayConfig
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
+from drivers.settings.devices import FakeRelayConfig
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from controller.config.devices import LcusRelayConfig
 from drivers.protocols.lcus import encode
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
+from drivers.settings.devices import LcusRelayConfig
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError
 
 log = logging.getLogger(__name__)

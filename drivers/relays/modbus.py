@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from controller.config.devices import ModbusRtuRelayConfig
 from drivers.protocols.modbus import Request, silent_interval_s
 from drivers.protocols.modbus_boards import PROFILES, BoardProfile
 from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.relays.modbus_link import ModbusLink, ModbusRefused
+from drivers.settings.devices import ModbusRtuRelayConfig
 from drivers.transports.serial import SerialBus, SerialBuses, SerialError, SerialTimeout
 
 log = logging.getLogger(__name__)

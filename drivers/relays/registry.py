@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.config.devices import (
-    FakeRelayConfig,
-    LcusRelayConfig,
-    ModbusRtuRelayConfig,
-    RelayConfig,
-    ShellyRelayConfig,
-    TasmotaRelayConfig,
-)
 from drivers.relays.base import RelayConfigError, RelayDevice
 from drivers.relays.errors import UnknownRelayType
 from drivers.relays.fake import FakeRelay
@@ -19,6 +11,14 @@ from drivers.relays.lcus import build_lcus
 from drivers.relays.modbus import build_modbus
 from drivers.relays.shelly import build_shelly
 from drivers.relays.tasmota import build_tasmota
+from drivers.settings.devices import (
+    FakeRelayConfig,
+    LcusRelayConfig,
+    ModbusRtuRelayConfig,
+    RelayConfig,
+    ShellyRelayConfig,
+    TasmotaRelayConfig,
+)
 from drivers.transports.mqtt import MqttConnection
 from drivers.transports.serial import SerialBuses
 

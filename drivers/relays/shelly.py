@@ -9,13 +9,13 @@ import secrets
 import time
 from datetime import datetime
 
-from controller.config.devices import ShellyRelayConfig
 from drivers.protocols import shelly as rpc
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.errors import BadTopic, DeadmanNotConfirmed, MqttRequired, NotConfirmed
 from drivers.relays.mqtt_relay import MqttRelay, RequestRefused, now
 from drivers.relays.shelly_confirm import mismatch, stale_timer
 from drivers.relays.shelly_probe import ShellyProbe
+from drivers.settings.devices import ShellyRelayConfig
 from drivers.transports.mqtt import MqttConnection
 
 _Reply = rpc.RpcResult | rpc.RpcFailure

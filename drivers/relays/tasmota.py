@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from controller.config.devices import TasmotaRelayConfig
 from drivers.protocols.tasmota import (
     Availability,
     PowerState,
@@ -22,6 +21,7 @@ from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.errors import DeadmanNotConfirmed, MqttRequired, NotConfirmed, Words
 from drivers.relays.mqtt_relay import MqttRelay
 from drivers.relays.tasmota_probe import SettingsProbe
+from drivers.settings.devices import TasmotaRelayConfig
 from drivers.transports.mqtt import MqttConnection
 
 Match = Callable[[TasmotaEvent], bool]

@@ -17,7 +17,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from controller.config.models import MqttConfig
+from drivers.settings.links import MqttConfig
 
 log = logging.getLogger(__name__)
 

@@ -127,7 +127,7 @@ class Daemon:
                 [
                     sys.executable,
                     "-m",
-                    "controller.cli",
+                    "controller.cli.main",
                     "run",
                     "--config",
                     str(self.station.root / "config.yaml"),

@@ -13,10 +13,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.app import create_app
-from controller.clock import Clock
+from controller.api.app import create_app
+from controller.api.serve import build_server
 from controller.config import load_config
-from controller.serve import build_server
+from controller.core.clock import Clock
 
 T = TypeVar("T")
 

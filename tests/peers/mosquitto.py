@@ -19,7 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.config.models import MqttConfig
+from drivers.settings.links import MqttConfig
 from drivers.transports.mqtt import MqttConnection
 
 MOSQUITTO = os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto")

@@ -14,10 +14,10 @@ from doubles.modbus_board import ModbusBoardDouble
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from controller.config.devices import LcusRelayConfig, ModbusRtuRelayConfig
 from drivers.relays.base import RelayDevice
 from drivers.relays.lcus import build_lcus
 from drivers.relays.modbus import ModbusRelay, build_modbus
+from drivers.settings.devices import LcusRelayConfig, ModbusRtuRelayConfig
 from peers.pty import PtyPair
 
 SERIAL_KINDS = ["modbus", "modbus-waveshare", "modbus-r421a08", "lcus"]

@@ -1,0 +1,1 @@
+"""Overrides: manual and emergency airings entered by people, kept in the station database."""

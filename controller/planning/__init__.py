@@ -1,0 +1,3 @@
+"""What should air: the plan of airings with blackouts applied, what is due now, the priority
+ladder. Pure.
+"""

@@ -1,0 +1,1 @@
+"""What the station keeps: the as-run record, blackouts, the audit trail, the compliance report."""

@@ -1,0 +1,1 @@
+"""The LED screens: the slogan rotation and temporary messages."""
