@@ -30,7 +30,7 @@ import contextlib
 
 from peers.daemon import Daemon, StationDir, station_time, wait_until
 
-from controller.users import UserStore
+from controller.access.users import UserStore
 
 LEAD_S, LENGTH_S, STOP_AT_S = 8.0, 8.0, 5.0  # slot T = now + LEAD_S; 停播 at T + STOP_AT_S
 BYTES_PER_S = 48000 * 2 * 2  # the air-check WAV: 48 kHz, stereo, s16

@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.clock import ClockStep, SystemClock, mono_to_wall
-from controller.decode import ClipDecoder, find_ffmpeg
-from controller.player import AudioStarted, Player, PlayerEvent, Program
-from controller.scheduler import Waker
+from controller.core.clock import ClockStep, SystemClock, mono_to_wall
+from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.player import AudioStarted, Player, PlayerEvent, Program
+from controller.station.waker import Waker
 from drivers.audio.base import PcmFormat
 from drivers.audio.file import FileOutput
 

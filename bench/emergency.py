@@ -32,7 +32,7 @@ from doubles.tasmota import TasmotaDouble
 from peers.daemon import SH, Daemon, StationDir
 from peers.mosquitto import Mosquitto, unique_name
 
-from controller.users import UserStore
+from controller.access.users import UserStore
 
 PREROLL, SETTLE = 1.0, 0.5
 

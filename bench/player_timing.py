@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.clock import SystemClock
-from controller.decode import ClipDecoder, find_ffmpeg
-from controller.player import Player, PlayerEvent, Program
+from controller.core.clock import SystemClock
+from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.player import Player, PlayerEvent, Program
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.file import FileOutput
 from drivers.audio.null import NullOutput

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from doubles.onbon_controller import OnbonControllerDouble
 
-from controller.clock import SystemClock
-from controller.config.devices import OnbonDisplayConfig
 from controller.config.slogans import SloganEntry
-from controller.rotator import SloganRotator
+from controller.core.clock import SystemClock
+from controller.screens.rotator import SloganRotator
 from drivers.displays.base import Color, Display
 from drivers.displays.registry import build_display
+from drivers.settings.devices import OnbonDisplayConfig
 
 SLOGANS = ["六个一律：只要一谈到银行卡，一律挂掉！", "凡是自称公检法要求汇款的，都是诈骗！"]
 

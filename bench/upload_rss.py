@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from peers.daemon import Daemon, StationDir
 
-from controller.users import UserStore
+from controller.access.users import UserStore
 
 CHUNK = 1 << 20
 
