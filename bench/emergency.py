@@ -33,6 +33,7 @@ from peers.daemon import SH, Daemon, StationDir
 from peers.mosquitto import Mosquitto, unique_name
 
 from controller.access.users import UserStore
+from controller.core.airing_id import AiringId
 
 PREROLL, SETTLE = 1.0, 0.5
 
@@ -169,8 +170,8 @@ def main() -> int:
                 time.sleep(wait)
                 asked, row = fire(f"warm-{i}")
                 warm.append(ts(str(row["audio_start"])) - asked)
-                slot_id = f"{start.isoformat()}|s{i}"
-                resumed = wait_rows(station, f"{slot_id}#r1")["z"]
+                segment = AiringId.for_slot(f"s{i}", start).resumed(1)
+                resumed = wait_rows(station, str(segment))["z"]
                 resume.append(ts(str(resumed["audio_start"])) - ts(str(row["audio_end"])))
             latencies = status_load(station.api_port, 200.0, 10.0)
         finally:

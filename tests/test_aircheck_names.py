@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+import ids
 import pytest
 
 from controller.config import load_config
@@ -46,7 +47,7 @@ def test_an_overrides_air_check_is_named_in_station_time(
 ) -> None:
     cfg = load_config(shipped).config
     end = DRILL + timedelta(minutes=5)
-    drill = Airing("ov:e1", "紧急插播(演练)", DRILL, end, "emergency:e1",
+    drill = Airing(ids.override("e1"), "紧急插播(演练)", DRILL, end, "emergency:e1",
                    (ZonePlan("east-village", "scheduled", end),), 100, "emergency")  # fmt: skip
     program = airing_program(drill, kind, cast(Programme, Clips()), cfg, 0.0, now, now, 0)
     assert program.label == label

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import ids
 import pytest
 from fastapi.testclient import TestClient
 from test_cli_api import NightClock
@@ -76,13 +77,13 @@ def test_api_record_csv_and_compliance_file_the_drill_under_its_station_day(
     day2 = {"from": "2026-12-02", "to": "2026-12-02"}
     with TestClient(create_app(load_config(station), NightClock())) as client:
         rows = client.get("/api/asrun", params=day2, headers=op).json()
-        drill = [r for r in rows if r["airing_id"] == "ov:e1"]
+        drill = [r for r in rows if r["airing_id"] == ids.override("e1")]
         assert [(r["planned_start"], r["outcome"]) for r in drill] == [
             ("2026-12-02T07:40:56.123+08:00", "aired")
         ] * 3
         assert offsets(rows) == {"+08:00"}
         day1 = client.get("/api/asrun", params={"from": "2026-12-01"}, headers=op).json()
-        assert "ov:e1" not in {r["airing_id"] for r in day1} and day1
+        assert ids.override("e1") not in {r["airing_id"] for r in day1} and day1
         got = client.get("/api/asrun", params={**day2, "format": "csv"}, headers=op)
         assert "asrun-2026-12-02-2026-12-02.csv" in got.headers["content-disposition"]
         assert offsets(list(csv.DictReader(io.StringIO(got.text)))) == {"+08:00"}

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import ids
 import pytest
 
 from controller.access.sessions import SessionStore
@@ -70,7 +71,7 @@ def instant(text: object) -> datetime:
 def test_the_fixture_is_what_todays_release_wrote() -> None:
     version, before = dump(FIXTURE)
     assert version == 0
-    drill = [r for r in before["asrun"] if r["airing_id"] == "ov:e1"]
+    drill = [r for r in before["asrun"] if r["airing_id"] == ids.override("e1")]
     assert {r["planned_start"] for r in drill} == {"2026-12-01T23:40:56.123000+00:00"}
     assert {str(r["planned_start"])[-6:] for r in before["asrun"]} == {"+08:00", "+00:00"}
     assert {len(rows) > 0 for rows in before.values()} == {True}  # a row in every store
@@ -99,7 +100,12 @@ def test_upgrade_keeps_every_row_outcome_and_instant(old_db: Path) -> None:
     assert changed > 100
     state = {r["key"]: r["value"] for r in after["station_state"]}
     assert state["last_alive"] == "2026-12-02T04:10:00.000000Z"
-    assert Store(old_db).get_state("no_resume|2026-12-01T18:00:00+08:00|晚间") is not None
+    assert (
+        Store(old_db).get_state(
+            "no_resume|" + ids.slot("晚间", datetime(2026, 12, 1, 18, tzinfo=SH))
+        )
+        is not None
+    )
 
 
 def test_nothing_is_filed_under_another_station_day(old_db: Path) -> None:
@@ -113,7 +119,7 @@ def test_nothing_is_filed_under_another_station_day(old_db: Path) -> None:
         rows = store.between(*day(which, SH))
         assert {(r.airing_id, r.zone) for r in rows} == expected[which]
     on_2nd = store.between(*day(date(2026, 12, 2), SH))
-    drill = [r for r in on_2nd if r.airing_id == "ov:e1"]
+    drill = [r for r in on_2nd if r.airing_id == ids.override("e1")]
     assert [(r.outcome, r.planned_start, r.audio_start) for r in drill] == [
         ("aired", DRILL, DRILL)
     ] * 3
@@ -124,7 +130,7 @@ def test_nothing_is_filed_under_another_station_day(old_db: Path) -> None:
     ]
     # the 午间 slot an orderly stop ended at 12:10 may still be joined until 12:30
     assert store.closed_by_shutdown(datetime(2026, 12, 2, 12, 15, tzinfo=SH)) == [
-        "2026-12-02T12:00:00+08:00|午间"
+        ids.slot("午间", datetime(2026, 12, 2, 12, tzinfo=SH))
     ]
     assert store.closed_by_shutdown(datetime(2026, 12, 2, 12, 31, tzinfo=SH)) == []
     store.close()

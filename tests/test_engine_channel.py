@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ids
 import pytest
 
 from controller.engine import wire
@@ -53,7 +54,7 @@ class StandIn:
         return self.status_value
 
     def airing_states(self) -> AiringStates:
-        return AiringStates(frozenset({"ov:a"}), frozenset({"ov:b"}))
+        return AiringStates(frozenset({ids.override("a")}), frozenset({ids.override("b")}))
 
     def kick(self) -> None:
         self._seen("kick")
@@ -68,7 +69,7 @@ class StandIn:
 
     def stop_airing(self, airing_id: str, reason: str) -> bool:
         self._seen("stop_airing", (airing_id, reason))
-        return airing_id == "ov:a"
+        return airing_id == ids.override("a")
 
     def push_message(self, message: ScreenText) -> ShownMessage:
         self._seen("push_message", message)
@@ -167,20 +168,25 @@ def test_every_command_crosses_the_channel_with_its_arguments(
     assert client.ping()["started"] is True
     assert client.lead_s(["east", "west"]) == 2.5
     assert client.stop_air("停播 / stopped: 演练（op）") == ["slot|1"]
-    assert client.stop_airing("ov:a", "r") is True and client.stop_airing("ov:z", "r") is False
+    assert (
+        client.stop_airing(ids.override("a"), "r") is True
+        and client.stop_airing(ids.override("z"), "r") is False
+    )
     client.kick()
     assert client.withdraw("k1") == 1
     pushed = ScreenText("注意防骗", None, 5.0, "police", "yellow", 90, "k1", T0)
     shown = client.push_message(pushed)
     assert shown == ShownMessage(7, "注意防骗", ("square",), T0 + timedelta(minutes=5), "police")
-    assert client.airing_states() == AiringStates(frozenset({"ov:a"}), frozenset({"ov:b"}))
+    assert client.airing_states() == AiringStates(
+        frozenset({ids.override("a")}), frozenset({ids.override("b")})
+    )
     assert client.status() == {"on_air": [], "at": T0.isoformat()}
     assert client.metrics_text() == b"# HELP x y\n"
     assert [c for c in engine.calls if c[0] != "status"] == [
         ("lead_s", ["east", "west"]),
         ("stop_air", "停播 / stopped: 演练（op）"),
-        ("stop_airing", ("ov:a", "r")),
-        ("stop_airing", ("ov:z", "r")),
+        ("stop_airing", (ids.override("a"), "r")),
+        ("stop_airing", (ids.override("z"), "r")),
         ("kick", None),
         ("withdraw", "k1"),
         ("push_message", pushed),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ids
 import pytest
 from clocks import VirtualAlarm, VirtualClock
 from fastapi.testclient import TestClient
@@ -136,7 +137,7 @@ def test_an_emergency_preempts_a_slot_which_then_resumes(
     assert status["displays"][0]["text"] == "紧急通知：请勿转账"
     me.pause_until(start + timedelta(seconds=12.8))
     rows = rows_by(station)
-    slot_id = f"{start.isoformat()}|午间"
+    slot_id = ids.slot("午间", start)
     ov = first.json()["airing_id"]
     assert rows[(slot_id, "east")]["outcome"] == "preempted"
     assert "紧急插播" in rows[(slot_id, "east")]["reason"]
@@ -147,7 +148,7 @@ def test_an_emergency_preempts_a_slot_which_then_resumes(
     assert (ov, "west") not in rows
     emergency_end = at(rows[(ov, "east")]["audio_end"])
     for zone in ("east", "west"):
-        resumed = rows[(f"{slot_id}#r1", zone)]
+        resumed = rows[(ids.resumed(slot_id), zone)]
         assert resumed["outcome"] == "resumed", resumed
         assert 0 < (at(resumed["audio_start"]) - emergency_end).total_seconds() <= 1.0
         assert abs(at(resumed["audio_end"]) - (start + timedelta(seconds=12))).total_seconds() < 0.1
@@ -175,7 +176,7 @@ def test_stop_silences_the_slot_and_it_does_not_resume(
         "/api/stop", json={"reason": "村委会通知停播"}, headers=auth(tokens["operator"])
     )
     assert answer.status_code == 200
-    assert answer.json()["stopped"] == [f"{start.isoformat()}|晚间"]
+    assert answer.json()["stopped"] == [ids.slot("晚间", start)]
     me.pause(1.0)
     assert [a for a in client.get("/api/status").json()["on_air"] if a["phase"] != "done"] == []
     rows = station.rows()
@@ -293,13 +294,13 @@ def test_after_a_restart_the_emergency_goes_on_and_the_slot_resumes(
     me.pause_until(start + timedelta(seconds=4))
     client.__exit__(None, None, None)  # the daemon stops mid-emergency…
     client_for(station)  # …and starts again
-    ov, slot_id = alert.json()["airing_id"], f"{start.isoformat()}|午间"
+    ov, slot_id = alert.json()["airing_id"], ids.slot("午间", start)
     me.pause_until(start + timedelta(seconds=15.5))
     rows = rows_by(station)
     for zone in ("east", "west"):
         assert rows[(slot_id, zone)]["outcome"] == "preempted"
         assert rows[(ov, zone)]["outcome"] == "joined", rows[(ov, zone)]
-        resumed = rows[(f"{slot_id}#r1", zone)]
+        resumed = rows[(ids.resumed(slot_id), zone)]
         assert resumed["outcome"] == "resumed", resumed
         assert at(resumed["audio_start"]) >= at(rows[(ov, zone)]["audio_end"])
         assert (
@@ -327,7 +328,7 @@ def test_stop_during_an_emergency_also_ends_the_slot_it_displaced(
     client_for(station)  # a restart must not bring the displaced slot back either
     me.pause_until(start + timedelta(seconds=6))
     outcomes = {(r["airing_id"], r["zone"]): r["outcome"] for r in station.rows()}
-    slot_id, ov = f"{start.isoformat()}|午间", alert.json()["airing_id"]
+    slot_id, ov = ids.slot("午间", start), alert.json()["airing_id"]
     assert outcomes == {
         (slot_id, "east"): "preempted", (slot_id, "west"): "preempted",
         (ov, "east"): "stopped", (ov, "west"): "stopped",

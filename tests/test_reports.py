@@ -7,6 +7,7 @@ import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import ids
 import pytest
 
 from controller.records.asrun_store import AsRunRow
@@ -30,7 +31,7 @@ def row(
         a0 = start + timedelta(minutes=aired[0])
         a1 = start + timedelta(minutes=aired[1])
     return AsRunRow(
-        airing_id=f"{start.isoformat()}|s", slot="s", zone=zone,
+        airing_id=ids.slot("s", start), slot="s", zone=zone,
         planned_start=start, planned_end=end, zone_end=end,
         playlist="p", state="done", relay_on_at=None, relay_on=relay_on, audio_start=a0,
         audio_end=a1, frames=None, relay_off_at=None, relay_off=None, joined_at=None, clips=[],

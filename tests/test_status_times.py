@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import ids
 import pytest
 from fastapi.testclient import TestClient
 from test_cli_api import NightClock
@@ -39,7 +40,7 @@ def test_an_override_in_the_status_is_in_station_time(client: TestClient) -> Non
     )  # fmt: skip
     assert r.status_code == 201, r.text
     upcoming = client.get("/api/status").json()["next"]
-    manual = [a for a in upcoming if a["id"].startswith("ov:")]
+    manual = [a for a in upcoming if ids.is_override(a["id"])]
     assert manual, upcoming
     for a in upcoming:
         assert a["start"].endswith("+08:00") and a["end"].endswith("+08:00"), a

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import ids
 import pytest
 
 from controller.core.stationtime import day, days
@@ -61,14 +62,27 @@ def test_an_airing_before_08_00_station_time_is_filed_under_its_station_day(
     tmp_path: Path,
 ) -> None:
     store = Store(tmp_path / "db.sqlite3", FixedClock(DRILL))
-    aired(store, "2026-12-02T07:00:00+08:00|早间", datetime(2026, 12, 2, 7, tzinfo=SH), 30)
-    aired(store, "ov:drill", DRILL, 5, source="emergency", priority=100, exercise=True)
-    aired(store, "2026-12-01T18:00:00+08:00|晚间", datetime(2026, 12, 1, 18, tzinfo=SH), 30)
+    aired(
+        store,
+        ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH)),
+        datetime(2026, 12, 2, 7, tzinfo=SH),
+        30,
+    )
+    aired(store, ids.override("drill"), DRILL, 5, source="emergency", priority=100, exercise=True)
+    aired(
+        store,
+        ids.slot("晚间", datetime(2026, 12, 1, 18, tzinfo=SH)),
+        datetime(2026, 12, 1, 18, tzinfo=SH),
+        30,
+    )
     on_2nd = store.between(*day(date(2026, 12, 2), SH))
     on_1st = store.between(*day(date(2026, 12, 1), SH))
-    assert [r.airing_id for r in on_2nd] == ["2026-12-02T07:00:00+08:00|早间", "ov:drill"]
-    assert [r.airing_id for r in on_1st] == ["2026-12-01T18:00:00+08:00|晚间"]
-    (drill,) = (r for r in on_2nd if r.airing_id == "ov:drill")
+    assert [r.airing_id for r in on_2nd] == [
+        ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH)),
+        ids.override("drill"),
+    ]
+    assert [r.airing_id for r in on_1st] == [ids.slot("晚间", datetime(2026, 12, 1, 18, tzinfo=SH))]
+    (drill,) = (r for r in on_2nd if r.airing_id == ids.override("drill"))
     assert (drill.planned_start, drill.audio_start) == (DRILL, DRILL)  # one instant, one form
     report = compliance(on_2nd, SH)
     assert [(z.day, z.extra_min, z.planned_min) for z in report] == [(date(2026, 12, 2), 5, 30)]
@@ -77,7 +91,7 @@ def test_an_airing_before_08_00_station_time_is_filed_under_its_station_day(
 
 def test_every_stored_instant_is_utc_with_z_whatever_form_it_came_in(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite3", FixedClock(DRILL))
-    aired(store, "ov:drill", DRILL, 5, source="emergency")
+    aired(store, ids.override("drill"), DRILL, 5, source="emergency")
     store.set_state("last_alive", DRILL.astimezone(SH).isoformat())
     store.close()
     (row,) = raw(tmp_path / "db.sqlite3")
@@ -94,7 +108,9 @@ def test_every_stored_instant_is_utc_with_z_whatever_form_it_came_in(tmp_path: P
 
 def test_the_journal_stamps_rows_with_its_injected_clock(tmp_path: Path) -> None:
     journal = AsRunJournal(tmp_path / "db.sqlite3", clock=FixedClock(DRILL))
-    journal.open_rows("ov:x", "s", "p", DRILL, DRILL + timedelta(minutes=1), [("east", DRILL)])
+    journal.open_rows(
+        ids.override("x"), "s", "p", DRILL, DRILL + timedelta(minutes=1), [("east", DRILL)]
+    )
     assert journal.flush()
     journal.close()
     (row,) = raw(tmp_path / "db.sqlite3")
@@ -103,11 +119,13 @@ def test_the_journal_stamps_rows_with_its_injected_clock(tmp_path: Path) -> None
 
 def test_a_write_the_store_refuses_does_not_stop_the_journal(tmp_path: Path) -> None:
     journal = AsRunJournal(tmp_path / "db.sqlite3", clock=FixedClock(DRILL))
-    journal.open_rows("ov:x", "s", "p", DRILL, DRILL + timedelta(minutes=1), [("east", DRILL)])
-    journal.update("ov:x", audio_start="2026-12-02T07:40:56")  # no offset: whose 07:40?
-    journal.close_open("ov:x", "aired", "", audio_end=DRILL + timedelta(minutes=1))
+    journal.open_rows(
+        ids.override("x"), "s", "p", DRILL, DRILL + timedelta(minutes=1), [("east", DRILL)]
+    )
+    journal.update(ids.override("x"), audio_start="2026-12-02T07:40:56")  # no offset: whose 07:40?
+    journal.close_open(ids.override("x"), "aired", "", audio_end=DRILL + timedelta(minutes=1))
     assert journal.flush()
-    (row,) = journal.rows("ov:x")
+    (row,) = journal.rows(ids.override("x"))
     journal.close()
     assert (row.outcome, row.audio_start, row.audio_end) == (
         "aired", None, DRILL + timedelta(minutes=1),
@@ -119,16 +137,23 @@ def test_a_preempted_airing_whose_window_closed_is_not_owed(tmp_path: Path) -> N
     station time compared as strings said the window was still open."""
     store = Store(tmp_path / "db.sqlite3", FixedClock(DRILL))
     start, end = datetime(2026, 12, 2, 7, tzinfo=SH), datetime(2026, 12, 2, 7, 30, tzinfo=SH)
-    store.open_rows("2026-12-02T07:00:00+08:00|早间", "早间", "p", start, end, [("east", end)])
-    store.close_open("2026-12-02T07:00:00+08:00|早间", "preempted", "by ov:x")
+    store.open_rows(
+        ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH)),
+        "早间",
+        "p",
+        start,
+        end,
+        [("east", end)],
+    )
+    store.close_open(ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH)), "preempted", "by ov:x")
     assert store.preempted_open(datetime(2026, 12, 1, 23, 20, tzinfo=UTC)) == [
-        "2026-12-02T07:00:00+08:00|早间"
+        ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH))
     ]
     assert store.preempted_open(datetime(2026, 12, 2, 0, 0, tzinfo=UTC)) == []
     assert store.preempted_open(datetime(2026, 12, 2, 8, 0, tzinfo=SH)) == []
     assert store.known_airings(datetime(2026, 12, 2, 0, 0, tzinfo=UTC)) == set()
     assert store.known_airings(datetime(2026, 12, 1, 23, 29, tzinfo=UTC)) == {
-        "2026-12-02T07:00:00+08:00|早间"
+        ids.slot("早间", datetime(2026, 12, 2, 7, tzinfo=SH))
     }
     store.close()
 

@@ -16,7 +16,7 @@ from controller.api.deps import ServicesDep
 from controller.api.limits import LimitsDep
 from controller.api.services import Services
 from controller.api.types import STRICT, Moment
-from controller.overrides.store import AIRING_PREFIX
+from controller.core.airing_id import AiringId
 from controller.planning.planner import EMERGENCY_PRIORITY, MANUAL_PRIORITY, POLICE_PRIORITY
 
 router = APIRouter()
@@ -111,7 +111,7 @@ async def delete_airing(
 
 def _delete_airing(svc: Services, who: Principal, airing_id: str, reason: str) -> dict[str, object]:
     why = reason or "操作员停止 / stopped by operator"
-    found = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX))
+    found = svc.overrides.get(AiringId.override_named(airing_id))
     if found is not None:
         if found.state != "active":
             raise HTTPException(409, f"已{found.state} / already {found.state}")

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from controller.core.airing_id import AiringId
 from controller.core.stationtime import aware
 from controller.engine.port import AiringStates, ScreenText
 from controller.media.analyse import wav_header_seconds
 from controller.media.resolve import resolve
-from controller.overrides.store import AIRING_PREFIX, Override, State, new_id
+from controller.overrides.store import Override, State, new_id
 from controller.planning.planner import Source
 from controller.playout.decode import find_ffmpeg
-from controller.records.asrun_store import SEGMENT
 
 if TYPE_CHECKING:
     from controller.access.users import Principal
@@ -155,9 +155,10 @@ def stop_all(svc: Services, who: Principal, reason: str) -> list[str]:
     """停播: stop what is on air now; later slots and overrides stay."""
     ids = svc.engine.stop_air(f"停播 / stopped: {reason}（{who.user}）")
     for airing_id in ids:
-        if not airing_id.startswith(AIRING_PREFIX):
+        override_id = AiringId.parse(airing_id).override_id
+        if override_id is None:
             continue  # a slot: nothing to mark
-        o = svc.overrides.get(airing_id.removeprefix(AIRING_PREFIX).split(SEGMENT)[0])
+        o = svc.overrides.get(override_id)
         if o is not None:
             svc.engine.withdraw(o.id)
             svc.overrides.end(o.id, "stopped", who.user, reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -148,7 +149,13 @@ class AmplifierConfig(Section):
 
 
 class SlotConfig(Section):
-    name: str = Field(description="Slot name, e.g. 早间.")
+    # The name is part of the airing id (controller/core/airing_id.py): `#r<n>` at its end
+    # would read as a resumed segment, a NUL cannot be stored or shown.
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Slot name, e.g. 早间 (1..100 characters; not ending in #r and digits).",
+    )
     start: TimeOfDay = Field(description="Start time of day, HH:MM[:SS], station time.")
     duration: Duration = Field(
         gt=0, lt=DAY_S, description="On-air length, e.g. 30m: more than 0, less than a day."
@@ -156,6 +163,17 @@ class SlotConfig(Section):
     playlist: str = Field(description="Playlist file name (without .yaml).")
     zones: Literal["all"] | list[str] = Field("all", description='"all" or a list of zone ids.')
     days: Literal["daily"] | list[Weekday] = Field("daily", description="Weekday mask.")
+
+    @field_validator("name")
+    @classmethod
+    def _fits_an_airing_id(cls, value: str) -> str:
+        if "\x00" in value or re.search(r"#r[0-9]+$", value):
+            shown = short_repr(value)
+            raise ValueError(
+                f"时段名称 {shown} 不能含 NUL，也不能以 #r 加数字结尾 /"
+                " a slot name holds no NUL and does not end in #r and digits"
+            )
+        return value
 
 
 class ScheduleConfig(Section):

@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
+from controller.core.airing_id import AiringId
 from controller.core.clock import Clock, SystemClock
 from controller.core.db import Locked
 from controller.core.instants import from_stored, from_stored_or_none, to_stored
@@ -52,7 +53,6 @@ CREATE TABLE IF NOT EXISTS overrides (
 CREATE INDEX IF NOT EXISTS overrides_end ON overrides (end);
 """
 
-AIRING_PREFIX = "ov:"
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Override:
 
     @property
     def airing_id(self) -> str:
-        return AIRING_PREFIX + self.id
+        return str(AiringId.for_override(self.id))
 
     @property
     def label(self) -> str:

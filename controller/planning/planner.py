@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from controller.config.models import WEEKDAYS, BlackoutConfig, Config, SlotConfig
+from controller.core.airing_id import AiringId
 from controller.core.stationtime import aware, iso
 from controller.core.stationtime import days as station_days
 
@@ -123,7 +124,7 @@ def slot_zones(config: Config, slot: SlotConfig) -> list[str]:
 
 
 def airing_id(slot: str, start: datetime) -> str:
-    return f"{start.isoformat()}|{slot}"
+    return str(AiringId.for_slot(slot, start))
 
 
 def plan_zone(

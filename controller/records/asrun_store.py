@@ -11,16 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from controller.core.airing_id import AiringId
 from controller.core.clock import Clock, SystemClock
 from controller.core.db import Locked, add_columns
 from controller.core.db_upgrade import STATE_INSTANTS
 from controller.core.instants import from_stored, to_stored
 from controller.records.asrun_row import COLUMNS, OUTCOMES, AsRunRow, Outcome, from_db, stored_value
 
-__all__ = ["COLUMNS", "OUTCOMES", "SEGMENT", "AsRunRow", "Outcome", "Store"]
+__all__ = ["COLUMNS", "OUTCOMES", "AsRunRow", "Outcome", "Store"]
 
-# A resumed airing is a new segment of the same airing: its rows' airing_id is `<id>#r<n>`.
-SEGMENT = "#r"
 # An orderly stop closes the airings it ends with these reasons; a restart inside the window
 # reopens such rows and joins (the join's outcome then replaces them).
 SHUTDOWN_STOPPED = "守护进程停止，播出中断 / daemon stopped mid-airing"
@@ -153,10 +152,10 @@ class Store:
 
     def segment_rows(self, airing_id: str) -> list[AsRunRow]:
         """The rows of an airing and of its resumed segments, the latest written first."""
-        escaped = airing_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern, _ = AiringId(airing_id).segments_like()
         return self._select(
             "WHERE airing_id = ? OR airing_id LIKE ? ESCAPE '\\' ORDER BY updated_at DESC, id DESC",
-            (airing_id, escaped + SEGMENT + "%"),
+            (airing_id, pattern),
         )
 
     def preempted_open(self, now: datetime) -> list[str]:
@@ -169,7 +168,7 @@ class Store:
             )
             latest: dict[str, str | None] = {}
             for airing_id, outcome in cur.fetchall():
-                latest[airing_id.split(SEGMENT)[0]] = outcome
+                latest[AiringId.base_of(airing_id)] = outcome
         return [base for base, outcome in latest.items() if outcome == "preempted"]
 
     def closed_by_shutdown(self, now: datetime) -> list[str]:

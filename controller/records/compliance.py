@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
+from controller.core.airing_id import AiringId
 from controller.core.stationtime import local_day
-from controller.records.asrun_store import SEGMENT, AsRunRow
+from controller.records.asrun_store import AsRunRow
 
 AIRED_OUTCOMES = frozenset({"aired", "joined", "resumed", "cut", "preempted", "stopped"})
 FULL = frozenset({"aired", "joined", "resumed"})
@@ -71,7 +72,7 @@ def compliance(rows: Sequence[AsRunRow], tz: tzinfo) -> list[ZoneDay]:
     days: dict[tuple[date, str], ZoneDay] = {}
     segments: dict[tuple[str, str], list[AsRunRow]] = {}
     for r in rows:
-        segments.setdefault((r.airing_id.split(SEGMENT)[0], r.zone), []).append(r)
+        segments.setdefault((AiringId.base_of(r.airing_id), r.zone), []).append(r)
     for segs in segments.values():
         first = segs[0]
         day = local_day(first.planned_start, tz)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.core.airing_id import AiringId
 from controller.core.clock import waiting, wall_at, wall_to_mono
 from controller.planning.planner import Airing
 from controller.playout.player import (
@@ -17,7 +18,7 @@ from controller.playout.player import (
     PlayerEvent,
     PlayResult,
 )
-from controller.records.asrun_store import SEGMENT, SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
+from controller.records.asrun_store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
 from controller.station.airing_tasks import AiringTasks
 from controller.station.late_zones import LateZones
 from controller.station.live import (
@@ -69,7 +70,7 @@ class AiringRunner:
     @property
     def base_id(self) -> str:
         """The airing's id without its resume segment (`<id>#r<n>` → `<id>`)."""
-        return self.airing.id.split(SEGMENT)[0]
+        return AiringId.base_of(self.airing.id)
 
     def end(self, outcome: Outcome, reason: str, keep: set[str] | None = None) -> None:
         """End the airing now (preempted by a higher one, or stopped by an operator): a short

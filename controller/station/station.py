@@ -9,11 +9,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from controller.core.airing_id import AiringId
 from controller.core.clock import ClockStep, waiting
 from controller.planning.due import MISSED_WHILE_RUNNING, Action, Timing, due_actions
 from controller.planning.ladder import arbitrate, handover
 from controller.planning.planner import Airing, Blackout, airings_between, blackouts_from_config
-from controller.records.asrun_store import SEGMENT, Outcome
+from controller.records.asrun_store import Outcome
 from controller.station.live import AiringState, RunKind, RunnerContext, open_record
 from controller.station.relay_safety import RelaySafety
 from controller.station.runner import RESUME_LEAD_S, AiringRunner
@@ -240,7 +241,7 @@ class Station:
             if airing_id in (runner.airing.id, runner.base_id) and runner.holds_air:
                 runner.end("stopped", reason)
                 found = True
-        base = airing_id.split(SEGMENT)[0]
+        base = AiringId.base_of(airing_id)
         if self.displaced.pop(base, None) is not None:
             self.ctx.store.set_state(f"{NO_RESUME}{base}", reason)
             found = True
@@ -276,7 +277,7 @@ class Station:
                 replace(z, status="blackout") if z.status == "cut" and z.end <= now else z
                 for z in airing.zones
             )
-            segment = replace(airing, id=f"{base}{SEGMENT}{count + 1}", zones=zones)
+            segment = replace(airing, id=str(AiringId(base).resumed(count + 1)), zones=zones)
             left = (segment.audio_end - now).total_seconds()
             if not segment.on_air_zones or left < self.timing.min_join_s:
                 del self.displaced[base]  # its window closed while it was off the air
@@ -356,7 +357,7 @@ class Station:
 
     def _launch(self, a: Airing, kind: RunKind) -> None:
         if kind == "resume":
-            self.displaced[a.id.split(SEGMENT)[0]] += 1
+            self.displaced[AiringId.base_of(a.id)] += 1
         runner = AiringRunner(a, kind, self.ctx)
         self.runners[a.id] = runner
         task = asyncio.create_task(self._run(runner), name=f"airing {a.id}")
@@ -364,7 +365,7 @@ class Station:
         log.info("airing %s: %s", a.id, kind)
 
     def _displace(self, airing_id: str) -> None:
-        base = airing_id.split(SEGMENT)[0]
+        base = AiringId.base_of(airing_id)
         self.displaced.setdefault(base, 0)
 
     def _record_held(self, a: Airing, blocker: Airing) -> None:
