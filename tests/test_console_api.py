@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,11 @@ def test_the_javascript_parses() -> None:
 
 
 def test_the_web_files_are_package_data() -> None:
-    text = (WEB.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-    assert '[tool.setuptools.package-data]\ncontroller = ["web/*"]' in text
+    root = WEB.parents[2]
+    setup = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    package = ".".join(WEB.parent.relative_to(root).parts)  # the package the files sit in
+    assert package == "controller.api"
+    assert "web/*" in setup["setuptools"]["package-data"][package]
 
 
 # -- the event stream ----------------------------------------------------------------------------

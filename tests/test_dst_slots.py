@@ -1,10 +1,9 @@
 """Slots and blackouts on the two clock-change nights of a station zone with daylight saving
 (Europe/Berlin, 2026-03-29 and 2026-10-25), the host in UTC (issue 10 item 6).
 
-What holds today is asserted plainly. Two cases are pinned as strict xfail: a slot that spans
-a clock change gets a wrong real length, because the planner adds the slot's length to the
-station's wall clock (aware arithmetic in one zone is wall arithmetic in Python) — the cure is
-the "instants in UTC inside, station time at the edges" part of issue 10, not yet done there.
+A slot that spans a clock change lasts its real length: the planner keeps an airing's
+instants in UTC (aware arithmetic in one zone would be wall-clock arithmetic in Python), and
+only its id and what people see carry the station's wall clock.
 """
 
 from __future__ import annotations
@@ -49,16 +48,14 @@ def test_a_slot_in_the_hour_that_happens_twice_airs_once_in_the_first() -> None:
     assert start.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # CEST, not CET
 
 
-@pytest.mark.xfail(strict=True, reason="wall-clock arithmetic across the change (issue 10)")
 def test_a_slot_across_the_spring_change_lasts_its_length() -> None:
     [(start, end)] = slots_on(date(2026, 3, 29), "01:45", "90m")
-    assert real_length(start, end) == timedelta(minutes=90)  # today: 30 min
+    assert real_length(start, end) == timedelta(minutes=90)
 
 
-@pytest.mark.xfail(strict=True, reason="wall-clock arithmetic across the change (issue 10)")
 def test_a_slot_across_the_autumn_change_lasts_its_length() -> None:
     [(start, end)] = slots_on(date(2026, 10, 25), "02:45", "30m")
-    assert real_length(start, end) == timedelta(minutes=30)  # today: 1 h 30 min
+    assert real_length(start, end) == timedelta(minutes=30)
 
 
 def test_a_blackout_over_the_autumn_night_silences_the_whole_real_night() -> None:

@@ -121,7 +121,7 @@ def test_midnight_crossing_slot_belongs_to_its_start_day() -> None:
 def test_blackouts(blackout: Blackout, expected: list[tuple[str, str, str]]) -> None:
     cfg = make_config([THREE[0]])
     (airing,) = plan(cfg, [blackout], date(2027, 6, 7), 1)
-    got = [(z.zone, z.status, f"{z.end:%H:%M}") for z in airing.zones]
+    got = [(z.zone, z.status, f"{z.end.astimezone(SH):%H:%M}") for z in airing.zones]
     assert got == expected
     for z in airing.zones:
         assert z.blackout == (None if z.status == "scheduled" else blackout.name)
@@ -151,7 +151,7 @@ def test_earliest_blackout_wins_and_partial_zone_cut_keeps_audio_for_others() ->
     )
     all_cut = Blackout("全镇", at("2027-06-07 07:20"), at("2027-06-07 09:00"))
     (airing,) = plan(cfg, [all_cut, east_cut], date(2027, 6, 7), 1)
-    ends = {z.zone: (z.status, f"{z.end:%H:%M}", z.blackout) for z in airing.zones}
+    ends = {z.zone: (z.status, f"{z.end.astimezone(SH):%H:%M}", z.blackout) for z in airing.zones}
     assert ends == {"east": ("cut", "07:10", "东村考点"), "west": ("cut", "07:20", "全镇")}
     assert airing.audio_end == at("2027-06-07 07:20")
 
@@ -178,7 +178,7 @@ def test_range_is_half_open_and_matches_plan() -> None:
 
 def test_json_shape() -> None:
     (airing,) = plan(make_config([THREE[0]]), [], date(2027, 6, 1), 1)
-    d = airing_to_dict(airing)
+    d = airing_to_dict(airing, SH)
     assert d["start"] == "2027-06-01T07:00:00+08:00" and d["status"] == "scheduled"
     assert d["zones"] == [
         {

@@ -191,7 +191,7 @@ def console_router(max_streams: int | None = None) -> APIRouter:
             "end": end.isoformat(),
             "zones": "all" if zones is None else zones,
             "threshold": body.threshold,
-            "silences": [airing_to_dict(a) for a in after if a.id in touched],
+            "silences": [airing_to_dict(a, cfg.station.tz) for a in after if a.id in touched],
         }
 
     return router

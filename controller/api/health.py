@@ -41,4 +41,5 @@ def get_plan(
             422,
             f"日期须在 {FIRST_YEAR}–{LAST_YEAR} 年之间 / from must lie in {FIRST_YEAR}–{LAST_YEAR}",
         )
-    return [airing_to_dict(a) for a in plan(cfg, svc.all_blackouts(), start, days)]
+    tz = cfg.station.tz
+    return [airing_to_dict(a, tz) for a in plan(cfg, svc.all_blackouts(), start, days)]

@@ -162,13 +162,17 @@ def airings_between(
         for slot in config.schedule.slots:
             if slot.days != "daily" and WEEKDAYS[day.weekday()] not in slot.days:
                 continue
-            start = datetime.combine(day, slot.start, tzinfo=tz)
+            # The slot's start on the station's wall clock names the airing; inside, its
+            # instants are UTC, so its length is real time even across a clock change
+            # (arithmetic and comparison of two times in one zone are wall-clock arithmetic).
+            local = datetime.combine(day, slot.start, tzinfo=tz)
+            start = local.astimezone(UTC)
             if not begin <= start < until:
                 continue
             end = start + timedelta(seconds=slot.duration)
             zones = tuple(plan_zone(z, start, end, blackouts) for z in slot_zones(config, slot))
             out.append(
-                Airing(airing_id(slot.name, start), slot.name, start, end, slot.playlist, zones)
+                Airing(airing_id(slot.name, local), slot.name, start, end, slot.playlist, zones)
             )
         day += timedelta(days=1)
     out.sort(key=lambda a: (a.start, a.slot))
@@ -181,11 +185,10 @@ def plan(config: Config, blackouts: Sequence[Blackout], start: date, days: int) 
     return airings_between(config, blackouts, begin, until)
 
 
-def airing_to_dict(airing: Airing, tz: tzinfo | None = None) -> dict[str, object]:
+def airing_to_dict(airing: Airing, tz: tzinfo) -> dict[str, object]:
     """The JSON shape used by `plan --json` and `GET /api/plan`, every time in the station's
-    zone `tz` (None: the zone of the airing's start, which for a slot is the station's; a
-    zone's end may come from a stored blackout, kept in UTC)."""
-    zone = tz or airing.start.tzinfo or UTC
+    zone `tz` (instants inside are UTC)."""
+    zone = tz
     return {
         "id": airing.id,
         "slot": airing.slot,
