@@ -2,8 +2,9 @@
 system clock), a real Mosquitto that is stopped and started again, Tasmota doubles. The ON
 that could not be sent is never replayed, but once the broker is back inside the airing's
 window a fresh ON with a fresh dead-man goes out, the record says how late, and everything is
-off at the end. The daemon's processes are test_daemon_e2e's and test_processes' business; no
-process start-up to wait for lets a slot start five seconds ahead instead of ten."""
+off at the end; an outage from mid-slot to past its end fires no late ON at all. The daemon's
+processes are test_daemon_e2e's and test_processes' business; no process start-up to wait for
+lets a slot start five seconds ahead instead of ten."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from typing import Any
 
 import pytest
 from doubles.tasmota import TasmotaDouble
-from peers.daemon import station_time, wait_until
+from peers.daemon import POSTROLL, PREROLL, SETTLE, Rig, powers, slot, station_time, wait_until
 from peers.engine import EngineThread
 from peers.mosquitto import Mosquitto
-from test_daemon_e2e import POSTROLL, PREROLL, SETTLE, Rig, powers, slot
 from waiting import seconds_to, wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -126,5 +126,35 @@ def test_a_device_that_comes_back_on_is_switched_off_when_nothing_airs(
             rig.west.firmware.power[1] = True  # it comes back ON, with no timer running
         rig.west.start()
         assert wait_for(lambda: not rig.west.power(), 6)
+    finally:
+        engine.stop()
+
+
+def test_broker_outage_mid_slot_never_fires_a_late_on(
+    tmp_path: Path, mosquitto_private: Mosquitto, make_tasmota: Callable[..., TasmotaDouble]
+) -> None:
+    """The broker goes away mid-slot and comes back after the slot has ended: the OFFs could
+    not be sent, nothing queued meanwhile arrives late, and the dead-man has switched off."""
+    rig = Rig(tmp_path, mosquitto_private, make_tasmota)
+    engine = EngineThread(rig.station.root / "config.yaml")
+    try:
+        t = station_time(LEAD_S)
+        rig.config([slot("午间", t, 5)])
+        engine.start()
+        wait_until(t, 1.0)
+        assert rig.east.power() and rig.west.power()
+        mosquitto_private.stop()
+        wait_until(t, 5 + POSTROLL + 1.0)  # the OFF commands could not be sent
+        mosquitto_private.start()
+        back = time.time()
+        for zone in (rig.east, rig.west):
+            assert zone.wait_online(10)
+        time.sleep(max(back + 4.0 - time.time(), 0.0))  # a late ON would have arrived by now
+        for zone in (rig.east, rig.west):
+            # nothing queued during the outage arrives late, and the device is off (dead-man)
+            assert [on for on in powers(zone, "ON") if on > back] == []
+            assert not zone.power()
+        rows = rig.station.rows()
+        assert {r["relay_off"] for r in rows} == {"failed"}, rows
     finally:
         engine.stop()

@@ -16,17 +16,21 @@ import time
 import urllib.error
 import urllib.request
 import wave
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from doubles.tasmota import TasmotaDouble
 
-from peers.mosquitto import free_port
+from peers.mosquitto import Mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
+RATE = 48000
+PREROLL, SETTLE, POSTROLL = 1.5, 0.3, 0.5  # the two-village station's schedule (seconds)
 
 
 def make_tone(path: Path, seconds: float, freq: int) -> Path:
@@ -41,30 +45,18 @@ def _tone(seconds: float, freq: int, suffix: str) -> Path:
     folder = tempfile.mkdtemp(prefix="tone-")
     atexit.register(shutil.rmtree, folder, True)
     path = Path(folder) / f"tone{suffix}"
+    source = f"sine=frequency={freq}:duration={seconds}:sample_rate=44100"
     subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={freq}:duration={seconds}:sample_rate=44100",
-            "-ac",
-            "1",
-            str(path),
-        ],
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-ac", "1",
+         str(path)],
         check=True,
-    )
+    )  # fmt: skip
     return path
 
 
 def station_time(offset_s: float) -> datetime:
     """A moment `offset_s` from now, in station time, on a whole second."""
-    now = datetime.now(SH) + timedelta(seconds=offset_s)
-    return now.replace(microsecond=0)
+    return (datetime.now(SH) + timedelta(seconds=offset_s)).replace(microsecond=0)
 
 
 class StationDir:
@@ -112,6 +104,31 @@ class StationDir:
         return out
 
 
+def slot(name: str, start: datetime, seconds: float) -> dict[str, Any]:
+    return {"name": name, "start": f"{start:%H:%M:%S}", "duration": f"{seconds}s", "playlist": "p"}
+
+
+def two_villages(
+    relays: list[dict[str, Any]], slots: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """Two villages (east, west) on a board each and two amplifiers on a rack board; `relays`
+    are those three (of any type), `extra` adds sections ("schedule" adds its keys)."""
+    schedule = {
+        "preroll_s": PREROLL, "postroll_s": POSTROLL, "min_join_s": 3, "deadman_margin_s": 3,
+        "rearm_s": 1, "slots": slots, **extra.pop("schedule", {}),
+    }  # fmt: skip
+    return {
+        "relays": relays,
+        "amplifiers": [{"relay": f"rack:{n}", "settle_s": SETTLE} for n in (1, 2)],
+        "zones": [
+            {"id": "east", "name": "东村", "relays": ["east:1"]},
+            {"id": "west", "name": "西村", "relays": ["west:1"]},
+        ],
+        "schedule": schedule,
+        **extra,
+    }
+
+
 class Daemon:
     """`broadcastctl run` in a child process; its log is kept for failure messages."""
 
@@ -122,16 +139,11 @@ class Daemon:
 
     def start(self, timeout: float = 20.0, env_extra: dict[str, str] | None = None) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC", **(env_extra or {})}
+        config = str(self.station.root / "config.yaml")
+        argv = ["-m", "controller.cli.main", "run", "--config", config]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "controller.cli.main",
-                    "run",
-                    "--config",
-                    str(self.station.root / "config.yaml"),
-                ],
+                [sys.executable, *argv],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -148,6 +160,13 @@ class Daemon:
             except (OSError, urllib.error.URLError):
                 time.sleep(0.1)
         raise TimeoutError(f"daemon not healthy after {timeout} s:\n{self.log()}")
+
+    def healthy(self) -> bool:
+        """/healthz says the station has started (False while it says 503 or is not there)."""
+        try:
+            return bool(self.get("/healthz")["ok"])
+        except OSError:
+            return False
 
     def get(self, path: str) -> Any:
         url = f"http://127.0.0.1:{self.station.api_port}{path}"
@@ -207,3 +226,49 @@ def wait_until(moment: datetime, extra_s: float = 0.0) -> None:
     delay = (moment - datetime.now(SH)).total_seconds() + extra_s
     if delay > 0:
         time.sleep(delay)
+
+
+class Rig:
+    """The two-village station on Tasmota doubles on `broker`, and its daemon (not started)."""
+
+    def __init__(self, tmp: Path, broker: Mosquitto, make: Callable[..., TasmotaDouble]) -> None:
+        self.broker = broker
+        self.station = StationDir(tmp)
+        self.rack = make(broker, channels=2)
+        self.east = make(broker)
+        self.west = make(broker)
+        self.daemon = Daemon(self.station)
+
+    def config(self, slots: list[dict[str, Any]], **extra: Any) -> None:
+        boards = [("rack", self.rack, 2), ("east", self.east, 1), ("west", self.west, 1)]
+        relays = [
+            {"id": name, "type": "tasmota", "topic": double.topic, "channels": channels,
+             "confirm_timeout_s": 1.5}
+            for name, double, channels in boards
+        ]  # fmt: skip
+        mqtt = {"host": self.broker.host, "port": self.broker.port, "keepalive_s": 5,
+                "reconnect_max_s": 1}  # fmt: skip
+        self.station.write_config(two_villages(relays, slots, mqtt=mqtt, **extra))
+
+    def closed_rows(self) -> list[dict[str, Any]]:
+        """The record's rows once there are some and every one is closed (empty until then)."""
+        rows = self.station.rows()
+        return rows if rows and all(r["outcome"] for r in rows) else []
+
+
+def powers(double: TasmotaDouble, payload: str) -> list[float]:
+    """Unix times at which the double received POWER<n> <payload> (any channel)."""
+    return [
+        wall(c.at)
+        for c in double.commands
+        if c.command.upper() in ("POWER", "POWER1", "POWER2") and c.payload.upper() == payload
+    ]
+
+
+def channel_cmds(double: TasmotaDouble, channel: int, payload: str) -> list[float]:
+    return [wall(c.at) for c in double.received(f"POWER{channel}", payload)]
+
+
+def near(actual: float, expected: datetime, tol: float = 0.5) -> bool:
+    """Within `tol` of `expected` (0.5 s: daemon → broker → double on a loaded machine)."""
+    return abs(actual - expected.timestamp()) <= tol

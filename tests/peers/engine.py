@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from controller.config import load_config
 from controller.engine.parts import EngineParts, build_engine
+from drivers.relays.base import SwitchResult
+from peers.daemon import StationDir, two_villages
 
 
 class EngineThread:
@@ -55,3 +59,40 @@ class EngineThread:
             await self._stopping.wait()
         finally:
             await self.parts.stop()
+
+
+class Switch(NamedTuple):
+    """One relay command as an in-process engine gave it, at its clock's time."""
+
+    at: datetime
+    relay: str
+    channel: int
+    on: bool
+
+
+def record_switches(parts: EngineParts) -> list[Switch]:
+    """Every relay command `parts` gives from now on, stamped with the engine's clock (the
+    fake board stamps its own with time.monotonic(), which the virtual clock does not move)."""
+    switches: list[Switch] = []
+    for relay_id, relay in parts.relays.items():
+        switch = relay.switch
+
+        async def recorded(
+            channel: int, on: bool, *, deadman_s: float | None = None,
+            _id: str = relay_id, _switch: Any = switch,
+        ) -> SwitchResult:  # fmt: skip
+            switches.append(Switch(parts.clock.now(), _id, channel, on))
+            result: SwitchResult = await _switch(channel, on, deadman_s=deadman_s)
+            return result
+
+        relay.switch = recorded  # type: ignore[method-assign]
+    return switches
+
+
+def fake_villages(station: StationDir, slots: list[dict[str, Any]], **extra: Any) -> None:
+    """`two_villages` on fake boards (air-checks in files, as StationDir writes them): the
+    station of the daemon's end-to-end tests, for an in-process engine."""
+    boards = [{"id": "rack", "type": "fake", "channels": 2}] + [
+        {"id": name, "type": "fake", "channels": 1} for name in ("east", "west")
+    ]
+    station.write_config(two_villages(boards, slots, **extra))
