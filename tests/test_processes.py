@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 from doubles.tasmota import TasmotaDouble
-from peers.daemon import station_time, wait_until
+from peers.daemon import POSTROLL, RATE, Rig, near, powers, slot, station_time, wait_until
 from peers.mosquitto import Mosquitto
-from test_daemon_e2e import POSTROLL, RATE, Rig, near, powers, slot
 from waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
