@@ -1,4 +1,6 @@
-"""The airing runner: one airing from power-up to the record's last line (DESIGN.md §2.1–2.5)."""
+"""The airing runner: one airing from power-up to the record's last line (DESIGN.md §2.1–2.5),
+step by step. Its relays are switched by `airing_relays`, its rows written by `airing_record`.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.airing_id import AiringId
-from controller.core.clock import waiting, wall_at, wall_to_mono
+from controller.core.clock import waiting, wall_to_mono
 from controller.planning.planner import Airing
-from controller.playout.player import (
-    AudioStarted,
-    Player,
-    PlayerEvent,
-    PlayResult,
-)
-from controller.records.asrun_store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
+from controller.playout.player import Player, PlayerEvent, PlayResult
+from controller.records.asrun_store import Outcome
+from controller.station.airing_record import AiringRecord
+from controller.station.airing_relays import AiringRelays
 from controller.station.airing_tasks import AiringTasks
 from controller.station.late_zones import LateZones
-from controller.station.live import (
-    AiringState,
-    RunKind,
-    RunnerContext,
-    ZoneLive,
-    open_record,
-    record_switch,
-)
+from controller.station.live import AiringState, RunKind, RunnerContext, ZoneLive, open_record
 from controller.station.programme import Programme, airing_program, media_name, programme_for
-from controller.station.relaybank import ZoneSwitch
 
 log = logging.getLogger(__name__)
 
 # The air is free: the station decides at once who goes on next (a displaced airing resumes).
 RESUME_LEAD_S = 0.3
-DONE_AS: dict[RunKind, Outcome] = {"start": "aired", "join": "joined", "resume": "resumed"}
 
 
 class AiringRunner:
@@ -58,6 +48,8 @@ class AiringRunner:
         # return before each of them has finished (DESIGN.md §2.10: no task outlives its airing).
         self._tasks = AiringTasks(self.clock)
         self.late = LateZones(self)  # zones whose relays could not be reached at switch-on
+        self.relays = AiringRelays(self, self._tasks)
+        self.record = AiringRecord(self)
         zones = {z.id: z for z in ctx.config.zones}
         for plan in airing.on_air_zones:
             self.state.zones[plan.zone] = ZoneLive(zones[plan.zone], plan.end)
@@ -71,6 +63,11 @@ class AiringRunner:
     def base_id(self) -> str:
         """The airing's id without its resume segment (`<id>#r<n>` → `<id>`)."""
         return AiringId.base_of(self.airing.id)
+
+    @property
+    def ended(self) -> bool:
+        """Whether end() was called (preempted or stopped)."""
+        return self._ending is not None
 
     def end(self, outcome: Outcome, reason: str, keep: set[str] | None = None) -> None:
         """End the airing now (preempted by a higher one, or stopped by an operator): a short
@@ -88,16 +85,7 @@ class AiringRunner:
         if fresh.id != self.airing.id or self._ending is not None:
             return
         now = self.ctx.clock.now()
-        plans = []
-        for plan in fresh.zones:
-            live = self.state.zones.get(plan.zone)
-            if live is not None and plan.status == "blackout":  # silenced from now on
-                plan = replace(plan, status="cut", end=max(now, fresh.start))
-            if live is not None and plan.status == "cut" and plan.end < live.end:
-                live.end = plan.end
-                if live.on_air:
-                    self.spawn_cut(live)
-            plans.append(plan)
+        plans = self.relays.cut_earlier(fresh, now)
         old_end = self.airing.audio_end
         self.airing = replace(fresh, zones=tuple(plans))
         self.state.airing = self.airing
@@ -113,16 +101,8 @@ class AiringRunner:
         try:
             await self._run()
         except asyncio.CancelledError:
-            self._close_for_shutdown()
+            self.record.close_for_shutdown()
             raise
-
-    def _close_for_shutdown(self) -> None:
-        store = self.ctx.store
-        self.late.close_unreached()
-        if self.state.audio_start is not None:
-            store.close_open(self.airing.id, "stopped", SHUTDOWN_STOPPED, audio_end=self._now_iso())
-        else:
-            store.close_open(self.airing.id, "missed", SHUTDOWN_MISSED)
 
     async def _run(self) -> None:
         a, store, sched = self.airing, self.ctx.store, self.ctx.config.schedule
@@ -143,7 +123,7 @@ class AiringRunner:
             self.notes.append("演练 / exercise")
         if self.kind == "join":
             self.state.continue_record(previous)
-            store.update(a.id, list(self.state.zones), joined_at=self._now_iso())
+            store.update(a.id, list(self.state.zones), joined_at=self.now_iso())
         chain_at = a.start - timedelta(seconds=sched.preroll_s + self.ctx.chain.settle_s)
         try:
             if not await self._wait_until(chain_at):
@@ -172,14 +152,14 @@ class AiringRunner:
             self._close_ending()
             return
         self.state.phase = "zones_on"
-        live = await self._zones_on()
+        live = await self.relays.switch_on()
         if not live and not self.late.waiting:
             return
         if self._ending is not None:
             await self._finish(None)
             return
         self.state.phase = "on_air"
-        rearm = self._tasks.spawn(self._rearm_loop, f"re-arm {a.id}")
+        rearm = self._tasks.spawn(self.relays.rearm_loop, f"re-arm {a.id}")
         reach = (
             self._tasks.spawn(self.late.loop, f"late zones {a.id}") if self.late.waiting else None
         )
@@ -193,7 +173,7 @@ class AiringRunner:
             if self.player:
                 self.player.stop()
             await self._tasks.close()
-            await self._zones_off([z for z in self.state.zones.values() if z.on_air])
+            await self.relays.switch_off([z for z in self.state.zones.values() if z.on_air])
             raise
         finally:
             # Stopped and awaited before any zone or amplifier goes off: a re-arm that ran on
@@ -203,29 +183,6 @@ class AiringRunner:
             await self._tasks.halt(rearm)
         self.state.phase = "closing"
         await self._finish(result)
-
-    async def _zones_on(self) -> list[ZoneLive]:
-        a = self.airing
-        deadman = self.deadman_until(a.audio_end)
-        switches = await asyncio.gather(
-            *(self.ctx.bank.switch_zone(z.zone, True, deadman) for z in self.state.zones.values())
-        )
-        live = []
-        for sw in switches:
-            zone = self.state.zones[sw.zone]
-            zone.relay = sw.result
-            self._record_switch(sw)
-            if sw.result == "failed" and sw.unreachable:
-                self.late.add(zone, sw.error or "")  # switched on late if it can be reached
-                del self.state.zones[sw.zone]
-            elif sw.result == "failed":
-                reason = f"继电器未确认 / relay: {sw.error}"
-                self.ctx.store.close_open(a.id, "failed", reason, zones=[sw.zone])
-                del self.state.zones[sw.zone]
-            else:
-                zone.on_air = True
-                live.append(zone)
-        return live
 
     async def _play(self, previous: list[Any]) -> PlayResult:
         a, cfg = self.airing, self.ctx.config
@@ -252,44 +209,18 @@ class AiringRunner:
     async def _finish(self, result: PlayResult | None) -> None:
         a, store = self.airing, self.ctx.store
         live = [z for z in self.state.zones.values() if z.on_air]
-        tz = self.ctx.config.station.tz
-        # The end is the first frame plus the frames written: a wall-clock step during the
-        # airing can never make the record show an impossible length (issue 9).
-        ended = result.audio_end_wall if result else None
-        if ended is None and result is not None and result.last_frame_mono is not None:
-            ended = wall_at(self.ctx.clock, result.last_frame_mono)
-        end_wall = (
-            ended.astimezone(tz).isoformat(timespec="microseconds") if ended else self._now_iso()
-        )
-        if result is not None:
-            store.update(a.id, [z.zone.id for z in live], frames=result.frames_written)
-        self.late.close_unreached()
+        end_wall = self.record.audio_over(result, live)
         if self._ending is not None:
             ended_as, why, keep = self._ending
-            await self._zones_off([z for z in live if z.zone.id not in keep], handed=keep)
+            await self.relays.switch_off([z for z in live if z.zone.id not in keep], handed=keep)
             store.close_open(a.id, ended_as, why, audio_end=end_wall if result else None)
             self._air_free()
             return
         assert result is not None
         keep = self.ctx.next_zones(self.airing, self.state) if self.ctx.next_zones else set()
-        await self._zones_off([z for z in live if z.zone.id not in keep], handed=keep)
+        await self.relays.switch_off([z for z in live if z.zone.id not in keep], handed=keep)
         self._air_free()
-        outcome = DONE_AS[self.kind]
-        if result.reason in ("complete", "cut"):
-            for zone in live:
-                plan = next(z for z in a.zones if z.zone == zone.zone.id)
-                if plan.status == "cut":
-                    reason = f"静默期 / blackout: {plan.blackout}"
-                    store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
-            notes = [*self.notes, *([str(result.error)] if result.error else [])]
-            for zone_id in sorted(self.late.late_s):
-                late_notes = "; ".join([*notes, self.late.note(zone_id) or ""])
-                store.close_open(a.id, outcome, late_notes, zones=[zone_id], audio_end=end_wall)
-            store.close_open(a.id, outcome, "; ".join(notes), audio_end=end_wall)
-        else:
-            store.close_open(
-                a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}"
-            )
+        self.record.close_played(result, live, end_wall)
 
     def _close_ending(self) -> None:
         """Ended before anything went on air: the rows say so."""
@@ -302,58 +233,8 @@ class AiringRunner:
         if self.ctx.on_air_free is not None:
             self.ctx.on_air_free()
 
-    async def _zones_off(self, zones: list[ZoneLive], handed: set[str] | None = None) -> None:
-        switches = await asyncio.gather(
-            *(self.ctx.bank.switch_zone(z.zone, False, None) for z in zones)
-        )
-        for zone, sw in zip(zones, switches, strict=True):
-            zone.on_air = False
-            zone.relay = "off" if sw.result != "failed" else "failed"
-            self._record_switch(sw)
-        for zone_id in sorted(handed or ()):
-            if zone_id in self.state.zones:
-                self.state.zones[zone_id].on_air = False
-                self.ctx.store.update(
-                    self.airing.id, [zone_id], relay_off_at=self._now_iso(), relay_off="handed_over"
-                )
-
     def spawn_cut(self, zone: ZoneLive) -> None:
-        async def cut(stop: asyncio.Event) -> None:
-            await self._cut_at(zone, stop)
-
-        self._tasks.spawn(cut, f"cut {self.airing.id} {zone.zone.id}")
-
-    async def _cut_at(self, zone: ZoneLive, stop: asyncio.Event) -> None:
-        """A blackout starts inside the airing: this zone goes silent at its start."""
-        if await self.clock.wait_event(stop, (zone.end - self.clock.now()).total_seconds()):
-            return
-        if zone.end >= self.airing.audio_end or not zone.on_air or self._ending is not None:
-            return
-        await self._zones_off([zone])
-        plan = next(z for z in self.airing.zones if z.zone == zone.zone.id)
-        self.ctx.store.close_open(
-            self.airing.id,
-            "cut",
-            f"静默期 / blackout: {plan.blackout}",
-            zones=[zone.zone.id],
-            audio_end=self._now_iso(),
-        )
-
-    async def _rearm_loop(self, stopping: asyncio.Event) -> None:
-        sched = self.ctx.config.schedule
-        while not await self.clock.wait_event(stopping, sched.rearm_s):
-            deadman = self.deadman_until(self.airing.audio_end)
-            for z in [z for z in self.state.zones.values() if z.on_air]:
-                if stopping.is_set():  # a cancellation a driver swallowed still ends the loop
-                    return
-                sw = await self.ctx.bank.switch_zone(z.zone, True, deadman)
-                if sw.result == "failed":
-                    log.error("zone %s dead-man re-arm failed: %s", z.zone.id, sw.error)
-            if stopping.is_set():
-                return
-            await self.ctx.chain.rearm(
-                self.deadman_until(self.airing.audio_end + timedelta(seconds=sched.postroll_s))
-            )
+        self.relays.spawn_cut(zone)
 
     def media_name(self, path: Path) -> str:
         return media_name(self.ctx.config.station.clip_roots, path)
@@ -362,27 +243,7 @@ class AiringRunner:
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         """Called on the player thread; the record is written on the event loop."""
-        self._loop.call_soon_threadsafe(self._handle_event, event)
-
-    def _handle_event(self, event: PlayerEvent) -> None:
-        if self.state.phase == "done":  # a straggler after shutdown: the record is closed
-            return
-        a, store = self.airing, self.ctx.store
-        zones = [z.zone.id for z in self.state.zones.values() if z.on_air]
-        if isinstance(event, AudioStarted):
-            first = event.first_frame_wall or wall_at(self.ctx.clock, event.first_frame_mono)
-            self.state.audio_start = first
-            self._note_late_start(event)
-            start = first.astimezone(self.ctx.config.station.tz)
-            store.update(
-                a.id, zones, audio_start=start.isoformat(timespec="microseconds"), state="on_air"
-            )
-            return
-        if self.state.note_clip(event, self.media_name, self._now_iso()):
-            store.update(a.id, zones, clips=self.state.clips)
-
-    def _record_switch(self, sw: ZoneSwitch) -> None:
-        record_switch(self.ctx.store, self.airing.id, sw)
+        self._loop.call_soon_threadsafe(self.record.on_player_event, event)
 
     def reach_now(self) -> None:
         """The broker is back: zones not yet reached are tried at once."""
@@ -404,21 +265,6 @@ class AiringRunner:
         self.notes.append(f"系统时钟跳变 {step_s:+.1f} 秒 / wall clock stepped {step_s:+.1f} s")
         self._rewait.set()
 
-    def _note_late_start(self, event: AudioStarted) -> None:
-        if event.late_cause is not None:
-            late = event.late_ms or 0.0
-            self.notes.append(
-                f"迟播 {late:.0f} 毫秒 / late start {late:.0f} ms: {event.late_cause}"
-            )
-            self.ctx.faults.append(
-                (self.ctx.clock.now(), f"播出 {self.airing.id} 迟播 {late:.0f} 毫秒 / late "
-                 f"start {late:.0f} ms: {event.late_cause}")
-            )  # fmt: skip
-            del self.ctx.faults[:-50]
-        if event.padded_frames:
-            pad = event.padded_frames / self.ctx.config.audio.sample_rate
-            self.notes.append(f"开头静音 {pad:.2f} 秒 / began with {pad:.2f} s of silence")
-
     async def _wait_until(self, when: datetime) -> bool:
         """Sleep until `when` unless the airing is ended first; False if it was. A wall-clock
         step wakes the wait so that it is measured again against the new time."""
@@ -428,6 +274,6 @@ class AiringRunner:
                 break
         return self._ending is None
 
-    def _now_iso(self) -> str:
+    def now_iso(self) -> str:
         tz = self.ctx.config.station.tz
         return self.ctx.clock.now().astimezone(tz).isoformat(timespec="microseconds")
