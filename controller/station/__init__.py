@@ -1,3 +1,4 @@
-"""The engine's station: the waker, the airing runner, live state, the as-run writer, relays
-and the amplifier chain.
+"""The engine's station: its life cycle (station), who has the air (air, resumes), the waker,
+the airing runner with its relays and record, live state, late zones, the as-run writer, relays
+and the amplifier chain, what an airing plays (programme).
 """
