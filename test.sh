@@ -6,4 +6,7 @@ scripts/bootstrap.sh test
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy --strict" && .venv/bin/mypy
 echo "== import layers and cycles" && .venv/bin/lint-imports --no-cache
-echo "== pytest" && exec .venv/bin/pytest -q "$@"
+# Four workers on two cores: the long tests mostly wait on wall-clock peers (a slot coming, a
+# broker coming back), so they overlap; worksteal keeps the long ones from queuing at the end.
+# `./test.sh -n 0 tests/test_x.py` runs in one process.
+echo "== pytest" && exec .venv/bin/pytest -q -n 4 --dist worksteal "$@"
