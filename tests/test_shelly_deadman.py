@@ -25,6 +25,7 @@ def test_a_stale_timer_started_at_is_not_a_rearm(
     async def scenario() -> None:
         async with shelly_relay(mosquitto, double, unique_name("stale")) as (relay, _c):
             assert (await relay.switch(1, True, deadman_s=30)).confirmation == "confirmed"
+            before = len(double.received("Switch.Set"))  # 1, or 2 if a loaded machine retried
             double.stale_timer = True  # a Set while the timer runs keeps the old one
             double.age_timer(0, 10)  # ... which started 10 s ago
             with pytest.raises(RelayError) as caught:
@@ -35,7 +36,7 @@ def test_a_stale_timer_started_at_is_not_a_rearm(
                 r"the request \(stale\)\)",
                 str(caught.value),
             )
-            assert len(double.received("Switch.Set")) == 4
+            assert len(double.received("Switch.Set")) - before == 3
 
     asyncio.run(scenario())
 
