@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.reasoncodes import ReasonCode
 
+from doubles.mqtt_device import MqttDevice
 from doubles.shelly_config import apply_config, default_config
 
 
@@ -38,7 +36,7 @@ class _Timer:
     duration: float
 
 
-class ShellyDouble:
+class ShellyDouble(MqttDevice):
     """Switches, `toggle_after`, NotifyStatus and `<prefix>/online` of a Gen2 device (rpc_ntf on).
 
     Fault modes: `mute` (records requests, neither switches nor answers), `stuck` (answers
@@ -57,7 +55,8 @@ class ShellyDouble:
         channels: int = 1,
         device_id: str = "shellypro4pm-a8032ab12345",
     ) -> None:
-        self.host, self.port, self.topic_prefix = host, port, topic_prefix
+        super().__init__(host, port, topic_prefix)
+        self.topic_prefix = topic_prefix
         self.channels, self.device_id = channels, device_id
         self.mute = False
         self.stuck = False
@@ -69,53 +68,24 @@ class ShellyDouble:
         self.requests: list[ReceivedRequest] = []
         self._output = dict.fromkeys(range(channels), False)  # by switch id: switch:0 ...
         self._timers: dict[int, _Timer] = {}
-        self._lock = threading.RLock()
-        self._client: paho.Client | None = None
-        self._online = threading.Event()
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    # --- its topics ----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 5.0) -> None:
-        """Connect (Last Will `false` retained on `<prefix>/online`), then say `true` retained."""
-        self._online.clear()
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"double-{self.topic_prefix}",
-            protocol=paho.MQTTv5,
-        )
-        client.will_set(f"{self.topic_prefix}/online", "false", qos=1, retain=True)
-        client.reconnect_delay_set(1, 1)
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_disconnect = lambda *_: self._online.clear()
-        client.on_message = self._on_message
-        self._client = client
-        client.connect_async(self.host, self.port, keepalive=5)
-        client.loop_start()
-        if not self._online.wait(timeout):
-            raise TimeoutError(f"Shelly double {self.topic_prefix} did not connect to {self.port}")
+    vendor = "Shelly"
 
-    def go_offline(self) -> None:
-        """Drop off the network: the broker publishes our Last Will (`false`)."""
-        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=4))  # "with will"
+    def _will(self) -> tuple[str, str]:
+        return f"{self.topic_prefix}/online", "false"
 
-    def stop(self) -> None:
-        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=0))
-        with self._lock:
-            for timer in self._timers.values():
-                timer.thread.cancel()
-            self._timers.clear()
+    def _birth(self) -> tuple[str, str]:
+        return f"{self.topic_prefix}/online", "true"
 
-    def wait_online(self, timeout: float) -> bool:
-        return self._online.wait(timeout)
+    def _commands(self) -> str:
+        return f"{self.topic_prefix}/rpc"
 
-    def _disconnect(self, reason: ReasonCode) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        self._online.clear()
-        client.disconnect(reasoncode=reason)
-        client.loop_stop()
+    def _cancel_timers(self) -> None:
+        for timer in self._timers.values():
+            timer.thread.cancel()
+        self._timers.clear()
 
     # --- what tests look at -------------------------------------------------------------------
 
@@ -146,16 +116,6 @@ class ShellyDouble:
             self._notify(switch_id, {"output": self._output[switch_id]}, "button")
 
     # --- paho thread ---------------------------------------------------------------------------
-
-    def _on_connect(
-        self, client: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
-    ) -> None:
-        if not reason.is_failure:
-            client.subscribe(f"{self.topic_prefix}/rpc", qos=1)
-
-    def _on_subscribe(self, client: paho.Client, _u: Any, _m: int, _r: Any, _p: Any) -> None:
-        client.publish(f"{self.topic_prefix}/online", "true", qos=1, retain=True)
-        self._online.set()
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         payload = msg.payload.decode("utf-8", errors="replace")
@@ -272,11 +232,6 @@ class ShellyDouble:
 
     def _clock(self) -> float:
         return time.time() + self.clock_offset_s
-
-    def _publish(self, topic: str, payload: str) -> None:
-        client = self._client
-        if client is not None:
-            client.publish(topic, payload, qos=1, retain=False)
 
 
 def _positive(value: Any) -> bool:

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.reasoncodes import ReasonCode
 
+from doubles.mqtt_device import MqttDevice
 from doubles.tasmota_firmware import Firmware, Out
 
 
@@ -26,7 +24,7 @@ class ReceivedCommand:
     retain: bool
 
 
-class TasmotaDouble:
+class TasmotaDouble(MqttDevice):
     """Relays, PulseTime, settings and LWT of a Tasmota device. Thread-based: usable anywhere.
 
     The device's behaviour is `self.firmware` (doubles/tasmota_firmware.py): set its settings
@@ -43,61 +41,35 @@ class TasmotaDouble:
         full_topic: str = "%prefix%/%topic%/",
         setoption26: bool = False,
     ) -> None:
-        self.host, self.port, self.topic, self.channels = host, port, topic, channels
+        super().__init__(host, port, topic)
+        self.topic, self.channels = topic, channels
         self.full_topic = full_topic
         self.firmware = Firmware(channels, self._later, setoption26=setoption26)
         self.mute = False  # receives and records, but neither switches nor answers
         self.reply_delay_s = 0.0  # switches at once, answers this much later
         self.commands: list[ReceivedCommand] = []
         self._timers: list[threading.Timer] = []
-        self._lock = threading.RLock()
-        self._client: paho.Client | None = None
-        self._online = threading.Event()
 
     def topic_for(self, prefix: str, name: str) -> str:
         base = self.full_topic.replace("%prefix%", prefix).replace("%topic%", self.topic)
         return (base if base.endswith("/") else base + "/") + name
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    # --- its topics ----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 5.0) -> None:
-        """Connect (Last Will `Offline`, retained) and announce `Online` once subscribed."""
-        self._online.clear()
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"double-{self.topic}", protocol=paho.MQTTv5
-        )
-        client.will_set(self.topic_for("tele", "LWT"), "Offline", qos=1, retain=True)
-        client.reconnect_delay_set(1, 1)
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_disconnect = lambda *_: self._online.clear()
-        client.on_message = self._on_message
-        self._client = client
-        client.connect_async(self.host, self.port, keepalive=5)
-        client.loop_start()
-        if not self._online.wait(timeout):
-            raise TimeoutError(f"Tasmota double {self.topic} did not connect to {self.port}")
+    vendor = "Tasmota"
 
-    def go_offline(self) -> None:
-        """Drop off the network: the broker publishes our Last Will (`Offline`)."""
-        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=4))  # "with will"
+    def _will(self) -> tuple[str, str]:
+        return self.topic_for("tele", "LWT"), "Offline"
 
-    def stop(self) -> None:
-        self._disconnect(ReasonCode(PacketTypes.DISCONNECT, identifier=0))
-        with self._lock:
-            for timer in self._timers:
-                timer.cancel()
+    def _birth(self) -> tuple[str, str]:
+        return self.topic_for("tele", "LWT"), "Online"
 
-    def wait_online(self, timeout: float) -> bool:
-        return self._online.wait(timeout)
+    def _commands(self) -> str:
+        return self.topic_for("cmnd", "#")
 
-    def _disconnect(self, reason: ReasonCode) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        self._online.clear()
-        client.disconnect(reasoncode=reason)
-        client.loop_stop()
+    def _cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
 
     # --- what tests look at -------------------------------------------------------------------
 
@@ -137,16 +109,6 @@ class TasmotaDouble:
 
     # --- paho thread ---------------------------------------------------------------------------
 
-    def _on_connect(
-        self, client: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any
-    ) -> None:
-        if not reason.is_failure:
-            client.subscribe(self.topic_for("cmnd", "#"), qos=1)
-
-    def _on_subscribe(self, client: paho.Client, _u: Any, _m: int, _r: Any, _p: Any) -> None:
-        client.publish(self.topic_for("tele", "LWT"), "Online", qos=1, retain=True)
-        self._online.set()
-
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         command = msg.topic.rsplit("/", 1)[-1]
         payload = msg.payload.decode("utf-8", errors="replace").strip()
@@ -176,11 +138,6 @@ class TasmotaDouble:
         timer.daemon = True
         self._timers = [t for t in self._timers if t.is_alive()] + [timer]
         timer.start()
-
-    def _publish(self, topic: str, payload: str) -> None:
-        client = self._client
-        if client is not None:
-            client.publish(topic, payload, qos=1, retain=False)
 
 
 def _deferred(
