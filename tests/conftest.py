@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Mosquitto broker and Tasmota device doubles on it."""
+"""Shared fixtures: a real Mosquitto broker and Tasmota device doubles on it; the virtual clock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from clocks import VirtualAlarm, VirtualClock
 from doubles.tasmota import TasmotaDouble
 from peers.daemon import ROOT
 from peers.mosquitto import Mosquitto, unique_name
@@ -76,3 +77,16 @@ def host_in_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """A virtual clock (tests/clocks.py) for this test."""
+    return VirtualClock()
+
+
+@pytest.fixture
+def me(clock: VirtualClock) -> Iterator[VirtualAlarm]:
+    """This test thread, holding the clock: time moves only while it pauses."""
+    with clock.hold() as hold:
+        yield hold

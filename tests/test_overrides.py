@@ -69,18 +69,6 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def me(clock: VirtualClock) -> Iterator[VirtualAlarm]:
-    """This test thread, holding the clock: time moves only while it pauses."""
-    with clock.hold() as hold:
-        yield hold
-
-
 def soon(clock: VirtualClock, seconds: float) -> datetime:
     return clock.now().astimezone(SH).replace(microsecond=0) + timedelta(seconds=seconds)
 

@@ -9,12 +9,10 @@ The end-to-end station (two villages, two amplifiers with their settle, tests/pe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import ids
-import pytest
 from clocks import VirtualAlarm, VirtualClock
 from fastapi.testclient import TestClient
 from peers.daemon import POSTROLL, PREROLL, SH, StationDir, slot
@@ -36,17 +34,6 @@ def near(actual: datetime, expected: datetime, tol: float = 0.5) -> bool:
 def at(text: str | None) -> datetime:
     assert text is not None
     return datetime.fromisoformat(text)
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def me(clock: VirtualClock) -> Iterator[VirtualAlarm]:
-    with clock.hold() as hold:
-        yield hold
 
 
 def test_an_emergency_takes_one_zone_and_the_slot_resumes_after_it(
