@@ -5,24 +5,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from peers.mosquitto import Mosquitto, Subscriber, mqtt_config, running_mqtt
+from waiting import until
 
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
 
-async def wait_until(predicate: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.02)
-    return False
+def said(broker: Mosquitto, client_id: str, topic: str, since: int = 0) -> bool:
+    """The broker's log has a PUBLISH to `topic` from `client_id` (after `since`)."""
+    return any(t == topic for t, _retain in broker.received_publishes(client_id, since))
+
+
+def unread_by(broker: Mosquitto) -> int:
+    """Bytes that reached the broker's connections and that it has not read: a frozen broker
+    leaves what it is sent in the kernel's receive queue (/proc/net/tcp, established only)."""
+    unread = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        _slot, local, _remote, state, queues, *_ = line.split()
+        if state == "01" and int(local.rsplit(":", 1)[1], 16) == broker.port:
+            unread += int(queues.split(":")[1], 16)
+    return unread
 
 
 def test_publish_while_broker_down_raises_and_is_never_delivered() -> None:
@@ -35,10 +43,13 @@ def test_publish_while_broker_down_raises_and_is_never_delivered() -> None:
                 MqttUnavailable, match=r"^MQTT 服务器不可达.* / MQTT broker unreachable"
             ):
                 conn.publish("late/relay", "ON")
-            assert await wait_until(lambda: conn.health().last_error == "broker unreachable", 3)
+            assert await until(lambda: conn.health().last_error == "broker unreachable", 3)
             broker.start()
             assert await conn.wait_connected(5)
-            await asyncio.sleep(1.0)
+            # Its "online" is the first thing it says once connected; anything replayed (paho
+            # resends after the connect callback) would come right behind it.
+            assert await until(lambda: said(broker, "conn-down", conn.status_topic), 5)
+            await asyncio.sleep(1.0)  # an absence: the refused command never follows it
             topics = [topic for topic, _retain in broker.received_publishes("conn-down")]
             assert topics == [conn.status_topic]  # "online", and nothing else
 
@@ -76,19 +87,27 @@ def test_unacknowledged_message_is_not_replayed_after_reconnect(
             raw.connect_async(broker.host, broker.port, keepalive=5)
             raw.loop_start()
         try:
-            assert await wait_until(connected, 5)
+            assert await until(connected, 5)
+            if client == "MqttConnection":  # its "online" is in: nothing of ours in flight
+                assert await until(lambda: said(broker, client_id, conn.status_topic), 5)
+            assert await until(lambda: unread_by(broker) == 0, 5)
             broker.freeze()
             if client == "MqttConnection":
                 conn.publish("zone/east/POWER1", "ON")
             else:
                 raw.publish("zone/east/POWER1", "ON", qos=1)
-            await asyncio.sleep(0.3)
+            # The hung broker has taken the command: it sits unread in the broker's socket.
+            assert await until(lambda: unread_by(broker) > 0, 5)
             broker.kill()
-            assert await wait_until(lambda: not connected(), 5)
+            assert await until(lambda: not connected(), 5)
             broker.start()
             mark = broker.mark()
-            assert await wait_until(connected, 5)
-            await asyncio.sleep(0.5)
+            assert await until(connected, 5)
+            # What comes first on the new connection: paho's replay, or our "online" (said in
+            # the connect callback, before paho would resend anything).
+            first = "zone/east/POWER1" if client == "paho-alone" else conn.status_topic
+            assert await until(lambda: said(broker, client_id, first, mark), 5)
+            await asyncio.sleep(0.5)  # an absence: nothing more is replayed behind it
             return broker.received_publishes(client_id, since=mark)
         finally:
             await conn.stop()
@@ -112,14 +131,23 @@ def test_handlers_and_listeners_run_on_the_event_loop_thread(mosquitto: Mosquitt
         conn = MqttConnection(mqtt_config(mosquitto, "conn-threads"), status_topic="bc/threads/s")
         conn.on_connection_change(lambda up: changes.append((up, threading.get_ident())))
         conn.subscribe("threads/+/x", lambda t, p: seen.append((t, p, threading.get_ident())))
+        ends: list[bytes] = []
+        conn.subscribe("threads/end", lambda _t, p: ends.append(p))
+        mark = mosquitto.mark()
         await conn.start()
         try:
             assert await conn.wait_connected(5)
-            await asyncio.sleep(0.2)  # the SUBACK
+            # The SUBACK: on connecting, the SUBSCRIBE goes out before the "online", and the
+            # broker handles a client's packets in order: once it has the "online", the
+            # filters are in place.
+            assert await until(lambda: said(mosquitto, "conn-threads", conn.status_topic, mark), 3)
             conn.publish("threads/a/x", b"\x01")
             conn.publish("threads/a/y", b"not for us")
-            assert await wait_until(lambda: len(seen) == 1, 3)
-            await asyncio.sleep(0.2)
+            conn.publish("threads/end", b"")
+            assert await until(lambda: len(seen) == 1, 3)
+            # The broker forwards in the order it got them and the loop dispatches in order:
+            # once the last is in, whatever the first two brought is in too.
+            assert await until(lambda: ends == [b""], 3)
         finally:
             await conn.stop()
         assert seen == [("threads/a/x", b"\x01", loop_thread)]
@@ -130,17 +158,19 @@ def test_handlers_and_listeners_run_on_the_event_loop_thread(mosquitto: Mosquitt
 
 def test_status_topic_online_retained_then_offline_on_clean_stop(mosquitto: Mosquitto) -> None:
     async def scenario() -> None:
+        mark = mosquitto.mark()
         async with running_mqtt(mosquitto, "conn-status") as conn:
-            await asyncio.sleep(0.2)
+            # The broker has the retained "online" (its log says so once it has taken it).
+            assert await until(lambda: said(mosquitto, "conn-status", conn.status_topic, mark), 3)
             late = Subscriber(mosquitto, conn.status_topic)  # joins after: sees the retained copy
             try:
-                assert await wait_until(lambda: late.messages, 3)
+                assert await until(lambda: late.messages, 3)
                 assert late.messages[0][1:] == (b"online", True)
             finally:
                 late.close()
             listener = Subscriber(mosquitto, conn.status_topic)
         try:
-            assert await wait_until(lambda: len(listener.messages) >= 2, 3)
+            assert await until(lambda: len(listener.messages) >= 2, 3)
             assert [m[1] for m in listener.messages] == [b"online", b"offline"]
         finally:
             listener.close()
@@ -154,14 +184,18 @@ def test_reconnects_by_itself_and_subscribes_again(mosquitto_private: Mosquitto)
         async with running_mqtt(mosquitto_private, "conn-resub") as conn:
             conn.subscribe("resub/t", lambda _t, p: got.append(p))
             mosquitto_private.stop()
-            assert await wait_until(lambda: not conn.is_connected, 3)
+            assert await until(lambda: not conn.is_connected, 3)
+            mark = mosquitto_private.mark()
             mosquitto_private.start()
             assert await conn.wait_connected(5)
-            await asyncio.sleep(0.3)
+            # Subscribed again: the SUBSCRIBE goes out before the "online" (see above).
+            assert await until(
+                lambda: said(mosquitto_private, "conn-resub", conn.status_topic, mark), 3
+            )
             outside = Subscriber(mosquitto_private, "resub/none")
             try:
                 outside.client.publish("resub/t", "again", qos=1).wait_for_publish(2)
-                assert await wait_until(lambda: got == [b"again"], 3)
+                assert await until(lambda: got == [b"again"], 3)
             finally:
                 outside.close()
             health = conn.health()
