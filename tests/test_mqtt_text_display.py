@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
 from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
+from waiting import broker_caught_up, until
 
 from drivers.displays.base import DisplayError
 from drivers.displays.mqtt_text import MqttTextDisplay
@@ -55,15 +54,6 @@ def close(subscriber: Subscriber) -> None:
     client.on_connect = client.on_subscribe = client.on_message = None
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 def recent(ts: str) -> bool:
     sent = datetime.fromisoformat(ts)
     return sent.tzinfo is not None and abs(datetime.now(UTC) - sent) < timedelta(seconds=10)
@@ -81,7 +71,7 @@ def test_text_clear_and_power_messages_are_exact(mosquitto: Mosquitto) -> None:
             await screen.show("谨防冒充客服退款诈骗", color="red", hold_s=25.0)
             await screen.clear()
             await screen.power(False)
-            assert await until(lambda: len(subscriber.messages) == 3)
+            assert await until(lambda: len(subscriber.messages) == 3, 3)
             shown, cleared, off = subscriber.json()
             assert {k: shown[k] for k in ("text", "color", "hold_s")} == {
                 "text": "谨防冒充客服退款诈骗",
@@ -98,7 +88,7 @@ def test_text_clear_and_power_messages_are_exact(mosquitto: Mosquitto) -> None:
             def to_topic() -> list[tuple[str, bool]]:
                 return [p for p in mosquitto.received_publishes(client_id, mark) if p[0] == topic]
 
-            assert await until(lambda: len(to_topic()) == 3)
+            assert await until(lambda: len(to_topic()) == 3, 3)
             assert to_topic() == [(topic, False)] * 3  # never retained
             health = screen.health()
             assert (health.showing, health.powered, health.last_ack) == (None, False, None)
@@ -117,7 +107,7 @@ def test_a_screen_that_subscribes_later_gets_no_stale_message(mosquitto: Mosquit
             await display(conn, topic).show("不点陌生链接", hold_s=10)
         late = Subscriber(mosquitto, topic)
         try:
-            await asyncio.sleep(0.3)
+            assert broker_caught_up(late.client)  # so a retained copy would be in by now
             assert late.messages == []
         finally:
             close(late)
@@ -134,7 +124,7 @@ def test_the_charset_decides_what_may_be_sent(mosquitto: Mosquitto) -> None:
             with pytest.raises(ValueError, match=r"😊.*U\+1F60A.*GB2312"):
                 await display(conn, topic, "gb2312").show("微笑😊", hold_s=10)
             await display(conn, topic, "utf-8").show("微笑😊", hold_s=10)
-            assert await until(lambda: len(subscriber.messages) == 1)
+            assert await until(lambda: len(subscriber.messages) == 1, 3)
             assert json.loads(subscriber.payloads()[0])["text"] == "微笑😊"
 
     try:
@@ -166,10 +156,15 @@ def test_without_the_broker_a_show_fails_clearly_and_is_not_sent_later(
             try:
                 assert await until(lambda: conn.is_connected, 10)
                 await screen.show("不汇款", hold_s=10)
-                assert await until(lambda: len(subscriber.messages) == 1)
-                await asyncio.sleep(0.2)
-                texts = [json.loads(p)["text"] for p in subscriber.payloads()]
-                assert texts == ["不汇款"]  # the failed one was never sent
+                assert await until(lambda: len(subscriber.messages) == 1, 3)
+
+                def texts() -> list[str]:
+                    return [json.loads(p)["text"] for p in subscriber.payloads()]
+
+                # Had the failed one gone out on reconnecting, it would have come before this.
+                assert await until(lambda: "不汇款" in texts(), 3)
+                await asyncio.sleep(0.2)  # an absence: and nothing trails it
+                assert texts() == ["不汇款"]  # the failed one was never sent
                 assert screen.health().last_error is None
             finally:
                 close(subscriber)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from peers.mosquitto import Mosquitto, Subscriber, unique_name
-from rig_shelly import MakeShelly, make_shelly, shelly_relay, until
+from rig_shelly import MakeShelly, make_shelly, shelly_relay
+from waiting import broker_caught_up, until
 
 from drivers.relays.base import RelayError
 from drivers.relays.shelly import ShellyRelay, build_shelly, default_src
@@ -70,7 +71,7 @@ def test_exact_frames_both_ways_and_never_retained(
     logged = mosquitto.received_publishes(client_id)
     assert [retain for topic, retain in logged if topic == f"{prefix}/rpc"] == [False] * 6
     late = Subscriber(mosquitto, f"{prefix}/rpc")
-    time.sleep(0.3)
+    assert broker_caught_up(late.client)  # so a retained copy would be in by now
     late.close()
     assert late.messages == []  # nothing retained for a device that connects later
 

@@ -12,7 +12,8 @@ import sys
 import time
 
 from peers.mosquitto import Mosquitto, Subscriber, unique_name
-from rig_tasmota import MakeTasmota, tasmota_relay, until
+from rig_tasmota import MakeTasmota, tasmota_relay
+from waiting import broker_caught_up, until
 
 
 def test_late_answer_is_caught_by_the_retry(
@@ -59,7 +60,7 @@ def test_commands_have_exact_topics_and_are_never_retained(
         assert [r for topic, r in sent if topic.startswith("cmnd/")] == [False] * 8
         late = Subscriber(mosquitto, f"cmnd/{t}/#")
         try:
-            await asyncio.sleep(0.3)
+            assert broker_caught_up(late.client)  # so a retained copy would be in by now
             assert late.messages == []
         finally:
             late.close()
@@ -76,7 +77,7 @@ def test_a_press_the_device_does_not_report_shows_with_the_next_telemetry(
         async with tasmota_relay(mosquitto, double, unique_name("reports")) as (relay, _conn):
             await relay.switch(1, True)  # a reported press: tests/test_mqtt_relay_faults.py
             double.press(1, report=False)  # a button on the device, and nothing said
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # an absence: no report may reach the driver meanwhile
             assert relay.status(1).state == "on"  # not told yet
             double.publish_state()  # telemetry
             assert await until(lambda: relay.status(1).state == "off", 2)
