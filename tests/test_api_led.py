@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from peers.daemon import ROOT
 from test_cli_api import NightClock
+from waiting import wait_for
 
 from controller.access.users import UserStore
 from controller.api.app import create_app
@@ -41,13 +42,17 @@ def test_police_push_a_warning_that_preempts_the_slogans(tmp_path: Path) -> None
             headers={"Authorization": f"Bearer {police}"},
         )
         assert bad.status_code == 422 and "no display" in bad.text
-        deadline = time.monotonic() + 5
-        screen = {}
-        while time.monotonic() < deadline:
-            (screen,) = client.get("/api/status").json()["displays"]
-            if screen["mode"] == "message":
-                break
-            time.sleep(0.05)
+
+        def screens() -> list[dict[str, Any]]:
+            displays: list[dict[str, Any]] = client.get("/api/status").json()["displays"]
+            return displays
+
+        def message_up() -> dict[str, Any] | None:
+            (screen,) = screens()
+            return screen if screen["mode"] == "message" else None
+
+        screen = wait_for(message_up, 5)
+        assert screen is not None, screens()
         assert screen["mode"] == "message" and screen["text"] == warning["text"]
         assert screen["showing"] == warning["text"]  # what the (fake) screen acknowledged
         audit = client.get("/api/audit", headers={"Authorization": f"Bearer {admin}"}).json()
