@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from doubles.onbon_controller import OnbonControllerDouble
 from peers.mosquitto import Mosquitto, Subscriber, running_mqtt, unique_name
+from waiting import until
 
 from drivers.displays.base import Display
 from drivers.displays.fake import FakeDisplay
@@ -129,27 +129,18 @@ def close(subscriber: Subscriber) -> None:
     client.on_connect = client.on_subscribe = client.on_message = None
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 def test_show_is_what_the_screen_shows(rig: DisplayRig) -> None:
     async def scenario() -> None:
         async with rig() as r:
             assert r.display.health().showing is None
             await r.display.show("谨防电信网络诈骗", color="red", hold_s=30)
             assert r.display.health().showing == "谨防电信网络诈骗"
-            assert await until(lambda: r.device_text() == "谨防电信网络诈骗")
+            assert await until(lambda: r.device_text() == "谨防电信网络诈骗", 3)
             await r.display.show("陌生来电问清楚，拨打110", color="green", hold_s=30)
             health = r.display.health()
             assert health.showing == "陌生来电问清楚，拨打110"
             assert health.available is True and health.last_error is None
-            assert await until(lambda: r.device_text() == "陌生来电问清楚，拨打110")
+            assert await until(lambda: r.device_text() == "陌生来电问清楚，拨打110", 3)
 
     asyncio.run(scenario())
 
@@ -158,10 +149,10 @@ def test_clear_leaves_the_screen_empty(rig: DisplayRig) -> None:
     async def scenario() -> None:
         async with rig() as r:
             await r.display.show("不转账", hold_s=30)
-            assert await until(lambda: r.device_text() == "不转账")
+            assert await until(lambda: r.device_text() == "不转账", 3)
             await r.display.clear()
             assert r.display.health().showing is None
-            assert await until(lambda: r.device_text() is None)
+            assert await until(lambda: r.device_text() is None, 3)
 
     asyncio.run(scenario())
 
@@ -171,10 +162,10 @@ def test_power_off_and_on(rig: DisplayRig) -> None:
         async with rig() as r:
             await r.display.power(False)
             assert r.display.health().powered is False
-            assert await until(lambda: r.device_powered() is False)
+            assert await until(lambda: r.device_powered() is False, 3)
             await r.display.power(True)
             assert r.display.health().powered is True
-            assert await until(lambda: r.device_powered() is True)
+            assert await until(lambda: r.device_powered() is True, 3)
 
     asyncio.run(scenario())
 
@@ -203,13 +194,14 @@ def test_a_character_outside_gb2312_is_refused_before_anything_is_sent(rig: Disp
         async with rig() as r:
             assert r.display.charset == "gb2312"
             await r.display.show("防骗", hold_s=30)
-            assert await until(lambda: r.received() >= 1)
-            await asyncio.sleep(0.1)
+            assert await until(lambda: r.received() >= 1, 3)
+            # All the show sent is in once the device shows its text (one command per show).
+            assert await until(lambda: r.device_text() == "防骗", 3)
             before = r.received()
             with pytest.raises(ValueError, match="GB2312") as err:
                 await r.display.show("转账请三思🙏", hold_s=30)
             assert "🙏" in str(err.value) and "U+1F64F" in str(err.value)
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # an absence: nothing the refused show sent may arrive
             assert r.received() == before
             assert r.display.health().showing == "防骗"
 
