@@ -104,6 +104,12 @@ def test_airing_runs_on_time_for_exactly_its_length(rig: Rig) -> None:
         assert abs((audio_start - t).total_seconds()) < 0.1, r
         assert [c["file"] for c in r["clips"]][:3] == ["a.wav", "b.mp3", "a.wav"]
 
+    # each process logs to its own file under var/log/, in station time (the host is in UTC)
+    logs = rig.station.root / "var" / "log"
+    for process in ("supervisor", "engine", "api"):
+        first = (logs / f"{process}.log").read_text(encoding="utf-8").splitlines()[0]
+        assert f" [{process}] " in first and first[:29].endswith("+08:00"), first
+
 
 def test_kill_9_mid_slot_then_restart_joins_the_same_airing(rig: Rig) -> None:
     t = station_time(LEAD_S)

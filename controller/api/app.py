@@ -34,6 +34,7 @@ def create_app(
     """The HTTP app. With `engine` (the client of an engine process) it holds no hardware;
     without, it builds and runs the engine itself in its event loop (tests, one process)."""
     from fastapi.exceptions import RequestValidationError
+    from starlette.requests import ClientDisconnect
 
     from controller.access.sessions import SessionStore
     from controller.api.airings import router as airings_router
@@ -48,7 +49,7 @@ def create_app(
     from controller.api.metrics import RequestTimer, StationMetrics
     from controller.api.metrics import router as metrics_router
     from controller.api.records import router as records_router
-    from controller.api.types import engine_unavailable, validation_failed
+    from controller.api.types import client_gone, engine_unavailable, validation_failed
 
     metrics = StationMetrics()  # outlives a restart of the lifespan, like the app
 
@@ -76,6 +77,7 @@ def create_app(
     app = FastAPI(title="broadcastctl", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(EngineUnavailable, engine_unavailable)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.include_router(router)
     app.include_router(media_router)
     app.include_router(led_router)

@@ -48,6 +48,7 @@ def build_server(app: ASGIApp, api: ApiConfig, port: int | None = None) -> tuple
     gate = ConnectionGate(connection_cap(api.max_connections, raise_open_files()))
     config = uvicorn.Config(
         app, workers=1, log_level="info", backlog=BACKLOG,
+        log_config=None,  # its lines go to the process's handlers (controller.core.logs)
         timeout_graceful_shutdown=3,  # an open console stream must not hold up a stop
         proxy_headers=False,  # controller.api.forwarded decides whom to believe
         http=guarded_protocol(gate, api.header_timeout_s),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -12,8 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, ConfigDict
+from starlette.requests import ClientDisconnect
 
 from controller.planning.planner import FIRST_YEAR, LAST_YEAR
+
+log = logging.getLogger("controller.api")
 
 # Every request model: unknown keys refused, NaN and ±inf refused like any bad number.
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -63,3 +67,15 @@ async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
 async def engine_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """503 while the air engine restarts or cannot answer: nothing was done, say so."""
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
+
+
+async def client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """A client that went away mid-request (a phone losing signal mid-upload): one WARNING
+    line, not a traceback; the answer goes nowhere, and what it sent is discarded."""
+    assert isinstance(exc, ClientDisconnect)
+    client = request.client.host if request.client else "?"
+    log.warning(
+        "客户端中途断开，请求作废 / client %s went away mid-request: %s %s",
+        client, request.method, request.url.path,
+    )  # fmt: skip
+    return JSONResponse({"detail": "客户端已断开 / client disconnected"}, status_code=400)

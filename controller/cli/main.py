@@ -137,9 +137,11 @@ def _run(
 ) -> int:
     """The supervisor of the engine and API processes (or, `--single-process`, both in one)."""
     from controller.core.dbguard import DatabaseVanished, check_database
-    from controller.daemon.child import configure_logging
+    from controller.core.logs import configure_logging, log_to_file
 
-    configure_logging("supervisor" if not single else "daemon")
+    process, station = "supervisor" if not single else "daemon", loaded.config.station
+    configure_logging(process, station.tz)
+    log_to_file(station.data_dir / "log", process, station.tz)
     try:
         check_database(loaded.config.station.data_dir / "broadcastctl.sqlite3",
                        allow_new=new_database)  # fmt: skip

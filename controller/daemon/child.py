@@ -1,25 +1,17 @@
 """What both children of the supervisor do first: read their arguments, tie their life to the
-supervisor's, log with their name, and load the config (or say why not)."""
+supervisor's, log with their name, load the config (or say why not), then log to their file."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from controller.config import ConfigError, LoadedConfig, load_config
+from controller.core.logs import configure_logging, log_to_file
 from controller.daemon.lifeline import tie_to
 
 EXIT_CONFIG = 2
-
-
-def configure_logging(process: str) -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s [{process}] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def start_child(process: str, argv: list[str] | None) -> LoadedConfig | None:
@@ -32,10 +24,13 @@ def start_child(process: str, argv: list[str] | None) -> LoadedConfig | None:
     tie_to(args.parent)
     configure_logging(process)
     try:
-        return load_config(args.config)
+        loaded = load_config(args.config)
     except ConfigError as exc:
         log_invalid(process, exc)
         return None
+    station = loaded.config.station
+    log_to_file(station.data_dir / "log", process, station.tz)
+    return loaded
 
 
 def log_invalid(process: str, exc: ConfigError) -> None:
