@@ -82,6 +82,7 @@ def test_a_full_disk_drops_file_lines_with_one_notice(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     handler = LogFile(tmp_path / "engine.log", maxBytes=1 << 20, backupCount=1)
+    assert handler.stream is not None
     handler.stream.close()
     handler.stream = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115 (the handler's)
     logger = logging.getLogger("test_logs.full")
