@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from clocks import VirtualClock
+from waiting import wait_for
 
 from controller.core.clock import SystemClock, WaitingClock
 from controller.playout.clipstream import ProgramSource
@@ -267,7 +268,8 @@ def test_stop_ends_promptly(media: Path, tmp_path: Path) -> None:
     stopped: list[float] = []
 
     def stop(player: Player) -> None:
-        time.sleep(0.8)
+        # Half a second into the airing, by what the player has aired: a stop mid-clip.
+        assert wait_for(lambda: player.snapshot().frames_written >= RATE // 2, 10)
         stopped.append(time.monotonic())
         player.stop()
         assert player.wait(0.2) is not None
@@ -342,13 +344,14 @@ def test_snapshot_follows_the_airing(media: Path, tmp_path: Path) -> None:
     player.start(prog)
     with pytest.raises(RuntimeError):
         player.start(prog)
+    # Positioned on the real clock, 0.3 s after the airing's start: the snapshot is to follow it.
     time.sleep(prog.start_mono - time.monotonic() + 0.3)
     snap = player.snapshot()
     assert (snap.state, snap.clip_index) == ("playing", 0)
     assert snap.position_s == pytest.approx(0.3, abs=0.05)
     assert snap.frames_written == pytest.approx(0.3 * RATE, abs=0.05 * RATE)
     assert not snap.in_gap
-    time.sleep(prog.start_mono - time.monotonic() + 0.7)
+    time.sleep(prog.start_mono - time.monotonic() + 0.7)  # on the real clock again: 0.6..0.8
     snap = player.snapshot()  # in the gap after c0, which the console still shows
     assert (snap.clip_index, snap.in_gap) == (0, True)
     assert snap.position_s == pytest.approx(CLIP_S)
