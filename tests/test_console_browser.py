@@ -1,230 +1,34 @@
-"""The web console in headless Chromium against the real daemon process: police upload, the
-operator approves and airs an emergency, the admin enters a blackout, the operator airs and
-stops a manual airing and cancels an alert, the admin's audit log, the live stream's banner.
+"""The web console in headless Chromium against the real daemon process, as the operator uses
+it: approves a clip and airs an emergency, airs and stops a manual airing and cancels an alert
+(then the admin's audit log), and the live stream's banner while the daemon is away.
 
-One daemon for the module (fake relays and screens, a short preroll); each test logs in through
-its own browser context. Screenshots go to test-artifacts/console/ (git-ignored).
+One daemon for the module (tests/rig_web.py); the banner test stops and starts it again, so
+it comes last. Each test logs in through its own browser context; screenshots go to
+test-artifacts/console/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx2
 import pytest
-from browser import PageErrors, chromium, screenshot
-from media_files import tone
-from peers.daemon import ROOT, SH, Daemon, StationDir
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from browser import screenshot
+from peers.daemon import SH
+from playwright.sync_api import Page, expect
+from rig_web import CLIP_TITLE, PHONE, Console, Station, _tabs, browser, clip_file, console, station
 
+__all__ = ["browser", "clip_file", "console", "station"]  # the fixtures, so pytest finds them
 pytestmark = pytest.mark.timeout(120)
-expect.set_options(timeout=10_000)
-
-PASSWORDS = {"li.jing": "派出所-2027-lj", "wang.fang": "值班-2027-wf"}
-CLIP_TITLE = "冒充客服退款"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-
-
-class Station:
-    def __init__(self, root: Path) -> None:
-        self.dir = StationDir(root)
-        shutil.copy(ROOT / "playlists" / "slogans.yaml", root / "playlists" / "slogans.yaml")
-        now = datetime.now(SH)
-        # Slots on the hour, two and more hours away: nothing airs during the test but what the
-        # test airs, and no slot straddles midnight into the blackout day.
-        first = (now + timedelta(hours=3)).strftime("%H:00")
-        second = (now + timedelta(hours=9)).strftime("%H:00")
-        self.dir.write_config(
-            {
-                "relays": [
-                    {"id": "rack", "type": "fake", "channels": 2},
-                    {"id": "villages", "type": "fake", "channels": 2},
-                ],
-                "amplifiers": [{"relay": "rack:1", "settle_s": 0.2}],
-                "zones": [
-                    {"id": "east", "name": "东村", "relays": ["villages:1"]},
-                    {"id": "west", "name": "西村", "relays": ["villages:2"]},
-                ],
-                "schedule": {
-                    "preroll_s": 0.5,
-                    "postroll_s": 0.2,
-                    "min_join_s": 3,
-                    "slots": [
-                        {"name": "上午", "start": first, "duration": "30m", "playlist": "p"},
-                        {"name": "下午", "start": second, "duration": "30m", "playlist": "p"},
-                    ],
-                },
-                "displays": [{"id": "square", "type": "fake", "width": 128, "height": 32}],
-            }
-        )
-        self.daemon = Daemon(self.dir)
-        self.base = f"http://127.0.0.1:{self.dir.api_port}"
-        self.tokens: dict[str, str] = {}
-
-    def cli(self, *args: str, stdin: str | None = None) -> str:
-        config = str(self.dir.root / "config.yaml")
-        done = subprocess.run(
-            [sys.executable, "-m", "controller.cli.main", *args, "--config", config],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    def add_users(self) -> None:
-        for name, role in (("li.jing", "police"), ("wang.fang", "operator"), ("zhao", "admin")):
-            self.tokens[name] = self.cli("user", "add", name, "--role", role)
-        for name, password in PASSWORDS.items():
-            self.cli("user", "passwd", name, "--stdin", stdin=password + "\n")
-
-
-@pytest.fixture(scope="module")
-def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
-    st = Station(tmp_path_factory.mktemp("console"))
-    st.add_users()
-    st.daemon.start()
-    try:
-        yield st
-    finally:
-        st.daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tone(tmp_path_factory.mktemp("clips") / "冒充客服退款.wav", freq=550, seconds=4.0)
-
-
-class Console:
-    """One browser context logged in as one user, with its page's script errors watched."""
-
-    def __init__(self, browser: Browser, station: Station, viewport: ViewportSize) -> None:
-        self.context: BrowserContext = browser.new_context(
-            viewport=viewport,
-            locale="zh-CN",
-            timezone_id="UTC",  # not the station's zone
-        )
-        self.context.set_default_timeout(10_000)
-        self.page: Page = self.context.new_page()
-        self.errors = PageErrors()
-        self.errors.watch(self.page)
-        self.station = station
-
-    def open(self) -> Page:
-        self.page.goto(self.station.base + "/")
-        expect(self.page.locator("#page-login")).to_be_visible()
-        return self.page
-
-    def login(self, user: str) -> Page:
-        page = self.open()
-        page.fill("#login-user", user)
-        page.fill("#login-password", PASSWORDS[user])
-        page.click("#login-form button[type=submit]")
-        expect(page.locator("#who-name")).to_contain_text(user)
-        expect(page.locator("#page-overview")).to_be_visible()
-        return page
-
-    def login_token(self, user: str) -> Page:
-        page = self.open()
-        page.click(".token-login summary")
-        page.fill("#login-token", self.station.tokens[user])
-        page.click("#token-form button[type=submit]")
-        expect(page.locator("#who-name")).to_contain_text(user)
-        expect(page.locator("#page-overview")).to_be_visible()
-        return page
-
-    def confirm(self, reason: str, shot: str | None = None) -> None:
-        dialog = self.page.locator("#confirm-dialog")
-        expect(dialog).to_be_visible()
-        self.page.fill("#confirm-reason", reason)
-        if shot:
-            screenshot(self.page, shot)
-        self.page.click("#confirm-ok")
-        expect(dialog).to_be_hidden()
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.errors.seen, self.errors.seen
-
-
-@pytest.fixture
-def console(browser: Browser, station: Station) -> Iterator[Callable[..., Console]]:
-    """`console(viewport=DESKTOP)` → a new logged-out console; its errors fail the test."""
-    opened: list[Console] = []
-
-    def make(viewport: ViewportSize = DESKTOP) -> Console:
-        c = Console(browser, station, viewport)
-        opened.append(c)
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
-
-
-def _tabs(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("#tabs a:visible").all_inner_texts()]
-
-
-def test_police_log_in_with_a_password_and_upload_a_clip(
-    console: Callable[..., Console], clip_file: Path
-) -> None:
-    c = console(PHONE)
-    page = c.login("li.jing")
-    assert _tabs(page) == ["总览", "音频库", "静默期"]  # no records for police
-    expect(page.locator("#stop-button")).to_be_hidden()
-    expect(page.locator("#emergency-card")).to_be_hidden()
-    expect(page.locator("#led-form")).to_be_visible()  # police may push a warning
-    page.fill("#led-text", "警惕冒充客服退款诈骗")
-    page.fill("#led-reason", "本周多发")
-    page.click("#led-form button[type=submit]")
-    c.confirm("本周多发")
-    screen = page.locator('.screen[data-display="square"]')
-    expect(screen.locator(".screen-text")).to_have_text("警惕冒充客服退款诈骗")
-    expect(screen).to_contain_text("临时消息")
-    screenshot(page, "1-police-overview-phone")
-
-    page.click("#tabs a[data-tab=media]")
-    expect(page.locator("#upload-card")).to_be_visible()
-    page.set_input_files("#up-file", str(clip_file))
-    page.fill("#up-title", CLIP_TITLE)
-    page.fill("#up-tags", "反诈，案例")
-    page.fill("#up-reason", "本周新发案例")
-    page.click("#up-submit")
-
-    expect(page.locator("#up-stage")).to_have_text("完成")
-    expect(page.locator("#up-bar")).to_have_js_property("value", 100)
-    result = page.locator("#upload-result .result")
-    expect(result).to_contain_text(CLIP_TITLE)
-    expect(result).to_contain_text("待审核")
-    expect(result).to_contain_text(re.compile(r"时长：4秒"))
-    expect(result).to_contain_text(re.compile(r"播出 -16\.0 LUFS"))
-    card = page.locator(".clip-card", has_text=CLIP_TITLE)
-    expect(card).to_have_attribute("data-status", "pending")
-    expect(card.locator("audio")).to_have_attribute("src", re.compile(r"^/api/media/\w+/audio$"))
-    expect(card.get_by_role("button", name="批准播出")).to_have_count(0)  # police cannot
-    screenshot(page, "1-police-upload-phone")
 
 
 def _police_upload(station: Station, clip_file: Path) -> None:
-    """The police clip of the first test, so this test also runs alone (same audio: the
-    daemon answers with the clip already uploaded)."""
+    """The police clip, uploaded over the API: the console's upload is tested in
+    test_console_browser_police_admin.py, against a daemon of its own."""
     got = httpx2.post(
         f"{station.base}/api/media",
         headers={"Authorization": f"Bearer {station.tokens['li.jing']}"},
@@ -311,45 +115,6 @@ def test_operator_approves_the_clip_and_airs_an_emergency_on_one_zone(
     screenshot(page, "2-operator-records")
     page.select_option("#rec-zone", "west")
     expect(page.locator("#rec-table")).to_contain_text("这段时间没有播出记录")
-
-
-def test_admin_previews_a_blackout_and_the_plan_shows_it(
-    console: Callable[..., Console], station: Station
-) -> None:
-    c = console()
-    page = c.login_token("zhao")
-    expect(page.locator("#who-name")).to_contain_text("zhao（管理员）")
-
-    tomorrow = (datetime.now(SH) + timedelta(days=1)).date()
-    after = tomorrow + timedelta(days=1)
-    page.click("#tabs a[data-tab=blackouts]")
-    expect(page.locator("#blackout-create")).to_be_visible()
-    page.fill("#bo-name", "中考")
-    page.fill("#bo-start", f"{tomorrow.isoformat()}T00:00")
-    page.fill("#bo-end", f"{after.isoformat()}T00:00")
-    page.fill("#bo-reason", "中考期间考点周边禁止广播")
-    expect(page.locator("#bo-save")).to_be_disabled()
-    page.click("#bo-preview")
-
-    silenced = page.locator("#bo-preview-result li")
-    expect(silenced).to_have_count(2)
-    for slot in ("上午", "下午"):
-        expect(silenced.filter(has_text=slot)).to_contain_text("整段静默")
-    expect(page.locator("#bo-preview-result")).to_contain_text("将静默以下 2 次播出")
-    screenshot(page, "3-admin-blackout-preview")
-
-    page.click("#bo-save")
-    c.confirm("中考期间考点周边禁止广播")
-    expect(page.locator("#toast")).to_contain_text("静默期已保存")
-    expect(page.locator(".blackout-item", has_text="中考")).to_contain_text("控制台添加")
-
-    page.click("#tabs a[data-tab=overview]")
-    day = page.locator(f'.plan-day[data-day="{tomorrow.isoformat()}"]')
-    expect(day.locator('.plan-airing[data-status="blackout"]')).to_have_count(2)
-    expect(day).to_contain_text("静默：中考")
-    today = page.locator(f'.plan-day[data-day="{datetime.now(SH).date().isoformat()}"]')
-    expect(today.locator('.plan-airing[data-status="blackout"]')).to_have_count(0)
-    screenshot(page, "3-admin-plan-with-blackout")
 
 
 def _approved_clip(station: Station, clip_file: Path) -> str:
