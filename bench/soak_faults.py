@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -56,6 +57,19 @@ def kill_moment(rng: random.Random, kind: str, slot: Slot) -> float:
     }[kind]
 
 
+def inject(
+    phase: Phase, cases: list[Case], fault: Callable[[Case], None]
+) -> tuple[Phase, list[Case]]:
+    """Start the phase's daemon, then at each case's planned moment note the time and inject
+    its `fault`."""
+    phase.start()
+    for case in cases:
+        sleep_until(case.planned_at)
+        case.at = time.time()
+        fault(case)
+    return phase, cases
+
+
 def run_kills(
     rng: random.Random, broker: Mosquitto, tmp: Path, count: int, gap_s: int, restart_s: float
 ) -> tuple[Phase, list[Case]]:
@@ -64,11 +78,9 @@ def run_kills(
     rng.shuffle(kinds)
     phase = Phase("kill9", broker, tmp / "kill9", slots)
     cases = [Case("kill9", k, s, kill_moment(rng, k, s)) for k, s in zip(kinds, slots, strict=True)]
-    phase.start()
-    for case in cases:
+
+    def kill9(case: Case) -> None:
         delay = restart_s + rng.uniform(0.0, 0.3)  # the unit's RestartSec and a little
-        sleep_until(case.planned_at)
-        case.at = time.time()
         phase.daemon.kill9()
         time.sleep(delay)
         case.back_at = restart(phase.daemon)
@@ -77,7 +89,8 @@ def run_kills(
         case.kind = actual
         case.note = f"restart +{delay:.2f}s, {healthy(case)}{late}"
         print(f"  kill -9 {case.kind:<11} {case.offset()}  {case.note}", file=sys.stderr)
-    return phase, cases
+
+    return inject(phase, cases, kill9)
 
 
 def run_outages(
@@ -89,17 +102,16 @@ def run_outages(
     for s in slots:
         moment = rng.uniform(s.t - WAKE_LEAD, s.t + s.seconds + POSTROLL + 0.5)
         cases.append(Case("outage", "", s, moment, length_s=rng.uniform(0.5, 5.0)))
-    phase.start()
-    for case in cases:
-        sleep_until(case.planned_at)
-        case.at = time.time()
+
+    def outage(case: Case) -> None:
         broker.stop()
         time.sleep(case.length_s)
         broker.start()
         case.back_at = time.time()
         case.kind = f"{case.length_s:.1f}s down"
         print(f"  broker down {case.offset()} for {case.back_at - case.at:.2f} s", file=sys.stderr)
-    return phase, cases
+
+    return inject(phase, cases, outage)
 
 
 def run_sigterms(
@@ -107,14 +119,12 @@ def run_sigterms(
 ) -> tuple[Phase, list[Case]]:
     slots = make_slots(rng, count, gap_s, "t")
     phase = Phase("sigterm", broker, tmp / "sigterm", slots)
-    cases = []
-    for s in slots:
-        cases.append(Case("sigterm", "", s, rng.uniform(s.window[0], s.t + s.seconds - 0.05)))
-    phase.start()
-    for case in cases:
+    cases = [
+        Case("sigterm", "", s, rng.uniform(s.window[0], s.t + s.seconds - 0.05)) for s in slots
+    ]
+
+    def sigterm(case: Case) -> None:
         delay = rng.uniform(0.0, 1.0)
-        sleep_until(case.planned_at)
-        case.at = time.time()
         code = phase.daemon.stop()
         stopped = time.time()
         time.sleep(delay)
@@ -122,7 +132,8 @@ def run_sigterms(
         case.kind = _phase_of(case.slot, case.at)
         case.note = f"exit {code} in {stopped - case.at:.2f}s, {healthy(case)}"
         print(f"  SIGTERM {case.kind:<11} {case.offset()}  {case.note}", file=sys.stderr)
-    return phase, cases
+
+    return inject(phase, cases, sigterm)
 
 
 def _phase_of(slot: Slot, at: float) -> str:
