@@ -11,9 +11,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import pytest
 from peers.mosquitto import Mosquitto, unique_name
 from peers.serial_rigs import SERIAL_KINDS, serial_relay
-from rig_mqtt_relay import until
 from rig_shelly import MakeShelly, make_shelly, shelly_relay
 from rig_tasmota import MakeTasmota, tasmota_relay
+from waiting import until
 
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.fake import FakeRelay
@@ -110,6 +110,7 @@ def test_deadman_switches_off_by_itself(rig: RelayRig) -> None:
         async with rig(1) as relay:
             await relay.switch(1, True, deadman_s=1.5)
             started = time.monotonic()
+            # An absence, on the device's real-time timer: not off 1.0 s into its 1.5 s.
             await asyncio.sleep(1.0)
             assert relay.status(1).state == "on"
             assert await until(lambda: relay.status(1).state == "off", 2.0)
@@ -122,10 +123,12 @@ def test_rearming_extends_the_deadman(rig: RelayRig) -> None:
     async def scenario() -> None:
         async with rig(1) as relay:
             await relay.switch(1, True, deadman_s=1.5)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # a position in time: re-armed 1.0 s into the 1.5 s timer
             await relay.switch(1, True, deadman_s=1.5)
             rearmed = time.monotonic()
-            await asyncio.sleep(1.0)  # past the first timer's end
+            # An absence: past the first timer's end (≥ 2.0 s after it was armed), 0.5 s before
+            # the second's, the relay has not gone off.
+            await asyncio.sleep(1.0)
             assert relay.status(1).state == "on"
             assert await until(lambda: relay.status(1).state == "off", 2.0)
             assert 1.3 < time.monotonic() - rearmed < 2.5

@@ -8,7 +8,8 @@ import time
 import pytest
 from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, unique_name
-from rig_tasmota import MakeTasmota, tasmota_relay, until
+from rig_tasmota import MakeTasmota, tasmota_relay
+from waiting import until
 
 from controller.config.models import ZoneConfig
 from controller.core.clock import SystemClock
@@ -59,7 +60,10 @@ def test_poweronstate_5_is_corrected_at_start(
             assert relay.health().last_error is None
             await relay.switch(1, True, deadman_s=1.2)
             await relay.switch(1, False)
-            await asyncio.sleep(1.6)  # past the timer: with 5 it would have turned the relay ON
+            assert double.firmware.remaining(1) == 0  # the OFF left no timer running
+            # An absence, on the double's real-time timer: 1.2 s after the OFF, PowerOnState 5
+            # would have turned the relay ON (and told the driver so); 0.4 s more for the news.
+            await asyncio.sleep(1.6)
             assert not double.power(1) and relay.status(1).state == "off"
 
     asyncio.run(scenario())
@@ -94,6 +98,9 @@ def test_poweronstate_5_is_refused_without_fix_settings(
             assert not double.received("POWER1", "ON")
             # OFF still goes out, after disarming the inverted timer so it cannot turn ON later
             assert (await relay.switch(1, False)).confirmation == "confirmed"
+            assert double.firmware.remaining(1) == 0  # the OFF armed no timer
+            # An absence, on the double's real-time timer: the leftover 1.2 s PulseTime, had it
+            # not been disarmed, would have turned the relay ON by then.
             await asyncio.sleep(1.6)
             assert not double.power(1)
         sent = [(c.command, c.payload) for c in double.commands if c.payload]
