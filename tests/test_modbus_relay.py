@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
-from collections.abc import Callable
 
 import pytest
 from doubles.modbus_board import ModbusBoardDouble
@@ -15,6 +13,7 @@ from peers.serial_rigs import modbus_config, pymodbus_slave, started
 from pymodbus import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+from waiting import until
 
 from drivers.relays.base import RelayError
 from drivers.relays.modbus import ModbusRelay, build_modbus
@@ -22,15 +21,6 @@ from drivers.relays.modbus import ModbusRelay, build_modbus
 
 def hexes(text: str) -> bytes:
     return bytes.fromhex(text)
-
-
-async def until(predicate: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 def test_standard_board_switch_is_written_read_back_and_in_pymodbus_datastore() -> None:
@@ -147,6 +137,8 @@ def test_waveshare_deadman_is_the_boards_timed_command_and_falls_off_by_itself()
             assert board.requests[-2] == hexes("01 05 00 00 00 00 CD CA")
             await relay.switch(1, True, deadman_s=0)  # 0 disables it
             assert board.requests[-2] == hexes("01 05 00 00 FF 00 8C 3A")
+            # An absence, on the board's real-time timers: a 0.7 s timer, had this ON armed one
+            # (or left the old one), would have switched the relay off by then.
             await asyncio.sleep(1.0)
             assert board.is_on(1) and relay.status(1).state == "on"
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +11,11 @@ import serial
 from doubles.modbus_board import ModbusBoardDouble
 from peers.pty import PtyPair
 from peers.serial_rigs import modbus_config, started, wait_for
+from waiting import until
 
 from drivers.relays.base import RelayError
 from drivers.relays.modbus import ModbusRelay, build_modbus
 from drivers.transports.serial import SerialBus, SerialTimeout, SerialUnavailable
-
-
-async def until(predicate: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 @pytest.fixture
@@ -152,8 +142,10 @@ def test_cancelled_switch_does_not_garble_the_next(pair: PtyPair, board: ModbusB
     async def scenario() -> None:
         async with started(relay_on(pair, timeout_s=0.3)) as relay:
             board.mute = True
+            sent = len(board.requests)
             task = asyncio.create_task(relay.switch(1, True))
-            await asyncio.sleep(0.1)
+            # Mid-request: the board has the command, and the driver waits for its reply.
+            assert await until(lambda: len(board.requests) > sent, 3)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
