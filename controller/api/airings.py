@@ -148,35 +148,38 @@ def _emergency(svc: Services, who: Principal, body: EmergencyIn) -> Any:
         return JSONResponse(desk.describe(svc, known), status_code=200)
     if body.msgType != "alert" and not body.references:
         raise HTTPException(422, "更新或取消须引用原警报 / update and cancel need references")
-    ended = []
-    for old in desk.references(svc, body.references):
-        if old.state == "active":
-            desk.end(svc, old, who, f"{body.msgType} {body.identifier}: {body.reason}")
-            ended.append(old.identifier)
     cap: dict[str, object] = {
         "status": body.status,
         "msgType": body.msgType,
         "references": body.references,
     }
+    prepared = None
+    if body.msgType != "cancel":  # an alert or an update: checked through before any change
+        if body.clips is None and body.playlist is None:
+            raise HTTPException(422, "须指定音频片段或节目单 / give clips or a playlist")
+        exercise = body.status == "exercise"
+        req = desk.Request(
+            "emergency", EMERGENCY_PRIORITY, body.zones, body.playlist, body.clips, None, None,
+            body.repeats, body.interval_s, body.expires,
+            ("演练：" if exercise else "") + body.reason, body.led_text, body.identifier, cap,
+            exercise,
+        )  # fmt: skip
+        try:
+            prepared = desk.prepare(svc, req, who)
+        except desk.DeskError as exc:
+            raise _fail(exc) from None
+    ended = []
+    for old in desk.references(svc, body.references):
+        if old.state == "active":
+            desk.end(svc, old, who, f"{body.msgType} {body.identifier}: {body.reason}")
+            ended.append(old.identifier)
     detail = {**body.model_dump(mode="json"), "ended": ended}
-    if body.msgType == "cancel":
+    if prepared is None:
         svc.audit.record(who, "emergency.cancel", body.identifier, body.reason, detail=detail)
         return JSONResponse(
             {"identifier": body.identifier, **cap, "state": "cancelled", "cancelled": ended}
         )
-    if body.clips is None and body.playlist is None:
-        raise HTTPException(422, "须指定音频片段或节目单 / give clips or a playlist")
-    exercise = body.status == "exercise"
-    req = desk.Request(
-        "emergency", EMERGENCY_PRIORITY, body.zones, body.playlist, body.clips, None, None,
-        body.repeats, body.interval_s, body.expires,
-        ("演练：" if exercise else "") + body.reason, body.led_text, body.identifier, cap,
-        exercise,
-    )  # fmt: skip
-    try:
-        stored, created = desk.create(svc, req, who)
-    except desk.DeskError as exc:
-        raise _fail(exc) from None
+    stored, created = desk.commit(svc, prepared, who)
     if created:
         svc.audit.record(who, f"emergency.{body.msgType}", stored.id, body.reason, detail=detail)
     return JSONResponse(desk.describe(svc, stored), status_code=201 if created else 200)

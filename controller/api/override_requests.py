@@ -7,6 +7,7 @@ followed by its gap; the last gap holds the fade), and never past `expires`.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from controller.config.slogans import text_problem
 from controller.core.airing_id import AiringId
 from controller.core.stationtime import aware
 from controller.engine.port import AiringStates, ScreenText
@@ -27,6 +29,8 @@ from controller.playout.decode import find_ffmpeg
 if TYPE_CHECKING:
     from controller.access.users import Principal
     from controller.api.services import Services
+
+log = logging.getLogger(__name__)
 
 MAX_AHEAD = timedelta(days=366)  # an override is for now or soon; further is a slot's job
 # A start this far in the past is a mistake, not "now" (year 1 aired at once: issue 9); a
@@ -91,6 +95,12 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
         known = svc.overrides.by_identifier(req.identifier)
         if known is not None:
             return known, False
+    return commit(svc, prepare(svc, req, who), who)
+
+
+def prepare(svc: Services, req: Request, who: Principal) -> Override:
+    """The override `req` asks for, checked through (zones, audio, times, screen text) and
+    changing nothing: a request refused here has left no trace. Raises DeskError."""
     cfg = svc.loaded.config
     tz = cfg.station.tz
     zones = _zones(svc, req.zones)
@@ -132,9 +142,18 @@ def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]
         identifier=req.identifier, cap=dict(req.cap or {}), led_text=req.led_text,
         exercise=req.exercise, fitted=fitted,
     )  # fmt: skip
+    if req.led_text:
+        problem = text_problem(_screen_text(override), cfg.displays)
+        if problem is not None:
+            raise DeskError(problem)
+    return override
+
+
+def commit(svc: Services, override: Override, who: Principal) -> tuple[Override, bool]:
+    """Store a prepared override, show its text, wake the station."""
     stored, created = svc.overrides.add(override)
     if created:
-        if req.led_text:
+        if stored.led_text:
             _show(svc, stored, who)
         svc.engine.kick()
     return stored, created
@@ -165,16 +184,20 @@ def stop_all(svc: Services, who: Principal, reason: str) -> list[str]:
     return ids
 
 
-def _show(svc: Services, o: Override, who: Principal) -> None:
+def _screen_text(o: Override) -> str:
     assert o.led_text is not None
-    text = ("演练：" if o.exercise else "") + o.led_text
+    return ("演练：" if o.exercise else "") + o.led_text
+
+
+def _show(svc: Services, o: Override, who: Principal) -> None:
+    text = _screen_text(o)
     minutes = max((o.end - o.start).total_seconds() / 60.0, 0.01)  # as long as it airs
     try:
         svc.engine.push_message(
             ScreenText(text, None, minutes, who.user, "red", o.priority, o.id, o.start)
         )
-    except ValueError as exc:
-        raise DeskError(str(exc)) from None
+    except ValueError as exc:  # checked in prepare(): the engine's screens differ from ours
+        log.error("紧急字幕未能上屏 / screen text of %s not shown: %s", o.id, exc)
 
 
 def _all(svc: Services) -> list[str]:

@@ -47,6 +47,24 @@ def unsupported(text: str, charset: str) -> str | None:
     return None
 
 
+def text_problem(
+    text: str, configs: Sequence[DisplayConfig], targets: Sequence[str] | None = None
+) -> str | None:
+    """Why `text` cannot go on the screens `targets` (None: every screen in `configs`), in
+    the operator's language, or None: an unknown screen, a character a screen cannot show."""
+    by_id = {c.id: c for c in configs}
+    for display_id in targets if targets else list(by_id):
+        if display_id not in by_id:
+            return f"没有屏幕 {display_id} / no display {display_id!r}"
+        char = unsupported(text, charset_of(by_id[display_id]))
+        if char is not None:
+            return (
+                f"屏幕 {display_id} 无法显示字符 {char!r} / display {display_id!r} cannot show"
+                f" {char!r} (U+{ord(char):04X})"
+            )
+    return None
+
+
 def load_slogans(
     path: Path, displays: Sequence[DisplayConfig]
 ) -> tuple[tuple[SloganEntry, ...], list[str]]:

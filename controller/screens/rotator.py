@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from controller.config.slogans import SloganEntry, charset_of, unsupported
+from controller.config.slogans import SloganEntry, text_problem
 from controller.core.clock import Clock, waiting
 from controller.core.stationtime import aware as station_aware
 from drivers.displays.base import Color, Display, DisplayError
@@ -105,15 +105,9 @@ class SloganRotator:
         screen cannot show; nothing is changed then.
         """
         targets = tuple(displays) if displays else tuple(self.displays)
-        for display_id in targets:
-            if display_id not in self.displays:
-                raise ValueError(f"没有屏幕 {display_id} / no display {display_id!r}")
-            char = unsupported(text, charset_of(self.configs[display_id]))
-            if char is not None:
-                raise ValueError(
-                    f"屏幕 {display_id} 无法显示字符 {char!r} / display {display_id!r} cannot show"
-                    f" {char!r} (U+{ord(char):04X})"
-                )
+        problem = text_problem(text, list(self.configs.values()), targets)
+        if problem is not None:
+            raise ValueError(problem)
         until = (since or self.clock.now()) + timedelta(minutes=minutes)
         message = LedMessage(next(_ids), text, targets, until, by, color, priority, key, since)
         self.messages.append(message)
