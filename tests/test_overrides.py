@@ -1,97 +1,30 @@
 """The priority ladder on a running station (in-process, fake relays, air-check files): an
-emergency preempts a slot and the slot resumes; 停播; a drill cancelled by CAP; a blackout
-entered while on air cuts it; the emergency passes a blackout below its threshold.
+emergency preempts a slot and the slot resumes, also across a restart; 停播, also during an
+emergency; a blackout entered while on air cuts it. A drill cancelled by CAP, and the checks on
+override requests: test_overrides_requests.py.
 
 The app runs on the virtual clock (tests/clocks.py): this test thread holds the clock, so
 virtual time moves only while it pauses, and an airing of 12 s takes milliseconds."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import ids
-import pytest
 from clocks import VirtualAlarm, VirtualClock
-from fastapi.testclient import TestClient
-from media_files import tone
-from peers.daemon import SH, StationDir
+from peers.daemon import SH
+from rig_overrides import auth, client_for, make_station, rows_by, soon
 
-from controller.access.users import UserStore
-from controller.api.app import create_app
-from controller.config import load_config
-from controller.media.library import MediaLibrary
+__all__ = ["client_for"]  # the fixture, imported so pytest finds it here
 
 RATE = 48000
-
-
-def make_station(
-    tmp: Path, slots: list[dict[str, Any]], blackouts: list[dict[str, Any]] | None = None
-) -> tuple[StationDir, dict[str, str], str]:
-    station = StationDir(tmp)
-    station.write_config(
-        {
-            "audio": {"output": {"type": "file", "dir": "var/aircheck"}, "fade_out_s": 0.2,
-                      "gap_s": 0.2},
-            "relays": [{"id": "v", "type": "fake", "channels": 3}],
-            "amplifiers": [{"relay": "v:3"}],
-            "zones": [
-                {"id": "east", "name": "东村", "relays": ["v:1"]},
-                {"id": "west", "name": "西村", "relays": ["v:2"]},
-            ],
-            "schedule": {"preroll_s": 0.5, "postroll_s": 0.2, "min_join_s": 1, "slots": slots},
-            "displays": [{"id": "square", "type": "fake", "width": 128, "height": 32}],
-            "led": {"dwell_s": 30},
-            "blackouts": blackouts or [],
-        }
-    )  # fmt: skip
-    cfg = load_config(station.root / "config.yaml").config
-    library = MediaLibrary(station.db, cfg.station.media_dir, cfg.media)
-    clip, _ = library.ingest(tone(tmp / "alarm.wav", seconds=1.5, freq=800), title="紧急",
-                             uploader="police1", source="upload", original_name="alarm.wav",
-                             tags=["紧急"], approved=True)  # fmt: skip
-    library.close()
-    users = UserStore(station.db)
-    tokens = {role: users.add(f"u-{role}", role) for role in ("admin", "operator", "police")}
-    users.close()
-    return station, tokens, clip.id
 
 
 def slot(name: str, start: datetime, seconds: float, zones: Any = "all") -> dict[str, Any]:
     return {"name": name, "start": f"{start:%H:%M:%S}", "duration": f"{seconds}s",
             "playlist": "p", "zones": zones}  # fmt: skip
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def soon(clock: VirtualClock, seconds: float) -> datetime:
-    return clock.now().astimezone(SH).replace(microsecond=0) + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def client_for(clock: VirtualClock, me: VirtualAlarm) -> Iterator[Any]:
-    clients: list[TestClient] = []
-
-    def make(station: StationDir) -> TestClient:
-        app = create_app(load_config(station.root / "config.yaml"), clock)
-        client = TestClient(app, backend_options=dict(clock.backend()))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        with contextlib.suppress(RuntimeError):  # one a test stopped itself
-            client.__exit__(None, None, None)
-
-
-def rows_by(station: StationDir) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(r["airing_id"], r["zone"]): r for r in station.rows()}
 
 
 def at(text: str | None) -> datetime:
@@ -175,47 +108,6 @@ def test_stop_silences_the_slot_and_it_does_not_resume(
     assert any(e["action"] == "stop" for e in audit)
 
 
-def test_a_drill_in_a_blackout_is_marked_and_a_cap_cancel_ends_it(
-    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
-) -> None:
-    now = soon(clock, 0)
-    quiet = {"name": "高考", "start": f"{now - timedelta(hours=1):%Y-%m-%dT%H:%M:%S}",
-             "end": f"{now + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"}  # fmt: skip
-    station, tokens, clip_id = make_station(tmp_path, [], blackouts=[quiet])
-    client = client_for(station)
-    op = auth(tokens["operator"])
-    manual = client.post(
-        "/api/airings", headers=op,
-        json={"clips": [clip_id], "zones": "all", "reason": "测试", "priority": 80},
-    )  # fmt: skip
-    assert manual.status_code == 201, manual.text
-    drill = client.post("/api/emergency", headers=op, json={
-        "identifier": "drill-1", "status": "exercise", "zones": "all", "clips": [clip_id],
-        "repeats": 10, "reason": "季度演练", "led_text": "防诈演练",
-    })  # fmt: skip
-    assert drill.status_code == 201, drill.text
-    me.pause(2.5)
-    assert client.get("/api/status").json()["displays"][0]["text"] == "演练：防诈演练"
-    cancel = client.post("/api/emergency", headers=op, json={
-        "identifier": "drill-1-cancel", "status": "exercise", "msgType": "cancel",
-        "references": ["drill-1"], "reason": "演练结束",
-    })  # fmt: skip
-    assert cancel.status_code == 200 and cancel.json()["cancelled"] == ["drill-1"]
-    me.pause(1.0)
-    rows = rows_by(station)
-    ov = drill.json()["airing_id"]
-    for zone in ("east", "west"):
-        row = rows[(ov, zone)]
-        assert (row["outcome"], row["exercise"], row["priority"]) == ("stopped", 1, 100)
-        assert row["audio_start"] is not None and row["relay_off"] == "confirmed"
-    # the manual airing (priority 80) stays silent: the blackout's threshold is 100
-    manual_rows = [r for (a, _), r in rows.items() if a == manual.json()["airing_id"]]
-    assert {r["outcome"] for r in manual_rows} == {"blacked_out"}
-    states = {o["identifier"]: o["state"] for o in client.get("/api/airings", headers=op).json()}
-    assert states["drill-1"] == "stopped"
-    assert client.get("/api/status").json()["displays"][0]["text"] != "演练：防诈演练"
-
-
 def test_a_blackout_entered_while_on_air_cuts_the_airing(
     tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
 ) -> None:
@@ -237,34 +129,6 @@ def test_a_blackout_entered_while_on_air_cuts_the_airing(
     assert (
         abs((at(rows["east"]["audio_end"]) - (start + timedelta(seconds=10))).total_seconds()) < 0.1
     )
-
-
-def test_override_requests_are_checked(
-    tmp_path: Path, client_for: Any, clock: VirtualClock, me: VirtualAlarm
-) -> None:
-    station, tokens, clip_id = make_station(tmp_path, [])
-    client = client_for(station)
-    op = auth(tokens["operator"])
-    bad = [
-        ({"clips": [clip_id], "reason": "x", "priority": 90}, 422),  # above police
-        ({"clips": [clip_id], "playlist": "p", "reason": "x"}, 422),  # both
-        ({"clips": ["0123456789ab"], "reason": "x"}, 404),  # no such clip
-        ({"playlist": "nope", "reason": "x"}, 404),
-        ({"clips": [clip_id], "zones": ["north"], "reason": "x"}, 422),
-        ({"clips": [clip_id], "reason": "x", "duration_s": 5, "repeats": 2}, 422),
-        ({"clips": [clip_id]}, 422),  # no reason
-        ({"clips": [clip_id], "reason": "x", "start": "9999-12-31T00:00:00"}, 422),  # far off
-    ]
-    for body, code in bad:
-        answer = client.post("/api/airings", json=body, headers=op)
-        assert answer.status_code == code, (body, answer.text)
-    assert client.post("/api/airings", json={"playlist": "p", "reason": "x"},
-                       headers=auth(tokens["police"])).status_code == 403  # fmt: skip
-    update = {"identifier": "u1", "status": "actual", "msgType": "update", "clips": [clip_id],
-              "reason": "x"}  # fmt: skip
-    assert client.post("/api/emergency", json=update, headers=op).status_code == 422
-    assert client.delete("/api/airings/nothing", headers=op).status_code == 404
-    assert client.get("/api/airings", headers=op).json() == []
 
 
 def test_after_a_restart_the_emergency_goes_on_and_the_slot_resumes(
