@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import statistics
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,12 @@ from soak_assess import Case
 from soak_devices import clock
 from soak_station import GRACE_S, MARGIN, PREROLL, Phase, Slot
 
-_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\S+) ")  # 2026-12-03T07:00:00.012+08:00
 
 
 def log_lines(daemon: Daemon, begin: float, end: float, limit: int = 40) -> list[str]:
-    """Daemon log lines stamped in [begin, end] (the daemon runs with TZ=UTC)."""
+    """Daemon log lines stamped in [begin, end]. The daemon stamps them in station time with
+    its offset; they are shown on the UTC clock of the device commands beside them."""
     out = []
     try:
         text = daemon.log_path.read_text(errors="replace")
@@ -31,10 +32,9 @@ def log_lines(daemon: Daemon, begin: float, end: float, limit: int = 40) -> list
         m = _STAMP.match(line)
         if not m:
             continue
-        stamp = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        at = stamp.timestamp() + int(m.group(2)) / 1000
+        at = datetime.fromisoformat(m.group(1)).timestamp()
         if begin <= at <= end:
-            out.append(line[11:300])
+            out.append(f"{clock(at)} {line[m.end() :]}"[:289])
     return out[:limit]
 
 
