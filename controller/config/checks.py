@@ -61,19 +61,38 @@ def check_relay_channels(config: Config, at: Locator) -> list[str]:
     return errors
 
 
+def check_spares(config: Config, at: Locator) -> list[str]:
+    """A spare stands in for another stage of the chain, not for itself or for nothing."""
+    relays = [a.relay for a in config.amplifiers]
+    errors = []
+    for i, amp in enumerate(config.amplifiers):
+        if amp.spare_for is None:
+            continue
+        if amp.spare_for == amp.relay or amp.spare_for not in relays:
+            errors.append(at.error(
+                ("amplifiers", i, "spare_for"),
+                f"备用功放须替代链中另一级 / spare_for {amp.spare_for!r} is not another "
+                "amplifier's relay",
+            ))  # fmt: skip
+    return errors
+
+
 def check_zone_references(config: Config, at: Locator) -> list[str]:
-    """Slots and blackouts name zones that exist (or say `all`)."""
+    """Slots, blackouts and amplifiers name zones that exist (or say `all`)."""
     known = {z.id for z in config.zones}
     users: list[tuple[KeyPath, str, Sequence[str] | str]] = [
         (("schedule", "slots", i), "slot", s.zones) for i, s in enumerate(config.schedule.slots)
     ]
     users += [(("blackouts", i), "blackout", b.zones) for i, b in enumerate(config.blackouts)]
+    users += [(("amplifiers", i), "amplifier", a.zones) for i, a in enumerate(config.amplifiers)]
     errors = []
     for path, what, zones in users:
         if zones == "all":
             continue
         if not zones:
-            errors.append(at.error((*path, "zones"), f"a {what} needs zones: all or zone ids"))
+            article = "an" if what[0] in "aeiou" else "a"
+            reason = f"{article} {what} needs zones: all or zone ids"
+            errors.append(at.error((*path, "zones"), reason))
         for k, zone in enumerate(zones):
             if zone not in known:
                 reason = f"zone {zone!r} is not defined under zones"
@@ -180,6 +199,7 @@ CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
     check_slot_names_unique,
     check_relay_channels,
     check_zone_references,
+    check_spares,
     check_blackout_order,
     check_slot_lengths,
     check_slot_overlaps,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from controller.config.alerts import AlertsConfig
 from drivers.settings.devices import DisplayConfig, RelayConfig
 from drivers.settings.links import AudioOutputConfig, MqttConfig
 from drivers.settings.section import Section
@@ -146,6 +147,14 @@ class AmplifierConfig(Section):
     settle_s: Duration = Field(
         0.0, ge=0, le=120, description="Wait after switching on before the next step (0..120 s)."
     )
+    zones: Literal["all"] | list[str] = Field(
+        "all", description='Zones this stage feeds: "all" or zone ids. A stage that fails to '
+        "switch on fails the airing on these zones.",
+    )  # fmt: skip
+    spare_for: str | None = Field(
+        None, description="The stage (its relay) this one stands in for: a hot spare, switched "
+        "on with the chain; while it confirms, that stage failing fails no zone.",
+    )  # fmt: skip
 
 
 class SlotConfig(Section):
@@ -269,3 +278,4 @@ class Config(Section):
     displays: list[DisplayConfig] = Field(default_factory=list)
     led: LedConfig = Field(default_factory=lambda: LedConfig())
     media: MediaConfig = Field(default_factory=lambda: MediaConfig())
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())

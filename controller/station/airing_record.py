@@ -116,7 +116,11 @@ class AiringRecord:
                 if plan.status == "cut":
                     reason = f"静默期 / blackout: {plan.blackout}"
                     store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
-            notes = [*runner.notes, *([str(result.error)] if result.error else [])]
+            broken, covered = runner.ctx.chain.verdict([z.zone.id for z in live])
+            notes = [*runner.notes, *covered, *([str(result.error)] if result.error else [])]
+            for zone_id, why in sorted(broken.items()):  # its amplifier never confirmed ON
+                reason = "; ".join([why, *notes])
+                store.close_open(a.id, "failed", reason, zones=[zone_id], audio_end=end_wall)
             for zone_id in sorted(runner.late.late_s):
                 late_notes = "; ".join([*notes, runner.late.note(zone_id) or ""])
                 store.close_open(a.id, outcome, late_notes, zones=[zone_id], audio_end=end_wall)

@@ -112,6 +112,9 @@ class PowerChain:
         self._users = 0
         self._lock = asyncio.Lock()
         self.errors: list[str] = []
+        # Stages that did not confirm ON (or a re-arm) since the chain last powered up: their
+        # relay → why. Read by each airing on it when its record closes.
+        self.failed: dict[str, str] = {}
 
     @property
     def settle_s(self) -> float:
@@ -131,14 +134,16 @@ class PowerChain:
             if self._users > 1:
                 await self.rearm(deadman_s)
                 return
+            self.failed = {}
             for stage in self._stages:
                 try:
                     await self._bank.switch(stage.relay, True, deadman_s)
                 except RelayError as exc:
                     # An amplifier that did not confirm may still be on; the airing goes ahead
-                    # and the failure is visible in health and in the record.
+                    # and the failure is visible in health and in the record (verdict()).
                     log.error("amplifier %s: %s", stage.relay, exc)
                     self.errors.append(f"{stage.relay}: {exc}")
+                    self.failed[stage.relay] = str(exc)
                 if stage.settle_s:
                     await self._clock.sleep(stage.settle_s)
 
@@ -148,6 +153,7 @@ class PowerChain:
                 await self._bank.switch(stage.relay, True, deadman_s)
             except RelayError as exc:
                 log.error("amplifier %s re-arm: %s", stage.relay, exc)
+                self.failed.setdefault(stage.relay, f"re-arm: {exc}")
 
     async def release(self) -> None:
         async with self._lock:
@@ -160,3 +166,33 @@ class PowerChain:
                 except RelayError as exc:
                     log.error("amplifier %s off: %s", stage.relay, exc)
                     self.errors.append(f"{stage.relay} off: {exc}")
+
+    def verdict(self, zones: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+        """What the failed stages mean for an airing on `zones`: (zone → why it failed,
+        notes for stages a confirmed spare stood in for)."""
+        return amplifier_verdict(self._stages, self.failed, zones)
+
+
+def amplifier_verdict(
+    stages: Sequence[AmplifierConfig], failed: Mapping[str, str], zones: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Zones fed by a stage that failed, with no confirmed spare standing in for it, fail:
+    (zone → reason, notes for the stages a spare covered)."""
+    broken: dict[str, str] = {}
+    notes: list[str] = []
+    for stage in stages:
+        if stage.relay not in failed:
+            continue
+        why = failed[stage.relay]
+        spares = [s.relay for s in stages if s.spare_for == stage.relay and s.relay not in failed]
+        if spares:
+            notes.append(
+                f"功放 {stage.relay} 未确认，备用 {spares[0]} 接替 / amplifier {stage.relay} not "
+                f"confirmed ({why}); spare {spares[0]} stood in"
+            )
+            continue
+        fed = zones if stage.zones == "all" else [z for z in zones if z in stage.zones]
+        reason = f"功放 {stage.relay} 未确认开启 / amplifier {stage.relay} not confirmed: {why}"
+        for zone in fed:
+            broken.setdefault(zone, reason)
+    return broken, notes
