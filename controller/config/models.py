@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from controller.config.alerts import AlertsConfig
 from drivers.settings.devices import DisplayConfig, RelayConfig
 from drivers.settings.links import AudioOutputConfig, MqttConfig
 from drivers.settings.section import Section
@@ -278,4 +277,3 @@ class Config(Section):
     displays: list[DisplayConfig] = Field(default_factory=list)
     led: LedConfig = Field(default_factory=lambda: LedConfig())
     media: MediaConfig = Field(default_factory=lambda: MediaConfig())
-    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())
