@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from controller.config.monitor import MonitorConfig
 from drivers.settings.devices import DisplayConfig, RelayConfig
 from drivers.settings.links import AudioOutputConfig, MqttConfig
 from drivers.settings.section import Section
@@ -277,3 +278,4 @@ class Config(Section):
     displays: list[DisplayConfig] = Field(default_factory=list)
     led: LedConfig = Field(default_factory=lambda: LedConfig())
     media: MediaConfig = Field(default_factory=lambda: MediaConfig())
+    monitor: MonitorConfig = Field(default_factory=lambda: MonitorConfig())

@@ -93,7 +93,7 @@ def build_engine(
     decoder = ClipDecoder(fmt)
 
     def new_player(on_event: Callable[[PlayerEvent], None]) -> Player:
-        return Player(output, fmt, decoder, clock, on_event)
+        return Player(output, fmt, decoder, clock, on_event, silence_s=cfg.monitor.silence_s)
 
     # The engine (and the player thread, at each clip boundary) reads the library, blackouts
     # and overrides through connections of its own: an API thread holding one of those

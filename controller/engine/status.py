@@ -25,6 +25,7 @@ def station_status(svc: EngineParts) -> dict[str, Any]:
         "now": now.isoformat(timespec="seconds"),
         "timezone": cfg.station.timezone,
         "on_air": [_airing(r, tz) for r in list(station.runners.values())],
+        "dead_air": [r.airing.id for r in list(station.runners.values()) if r.state.dead_air],
         "next": [airing_to_dict(a, tz) for a in upcoming[:6]],
         "zones": [
             {"id": z.id, "name": z.name, "relays": [_channel(svc, ref) for ref in z.relays]}
@@ -60,6 +61,7 @@ def _airing(runner: AiringRunner, tz: tzinfo) -> dict[str, Any]:
         "slot": a.slot,
         "kind": state.kind,
         "phase": state.phase,
+        "dead_air": state.dead_air,  # silence on air beyond monitor.silence_s, now
         "source": a.source,
         "priority": a.priority,
         "exercise": a.exercise,

@@ -23,6 +23,7 @@ from controller.playout.clipstream import (
 )
 from controller.playout.decode import ClipDecoder
 from controller.playout.envelope import Envelope
+from controller.playout.meter import LevelWatch
 from controller.playout.player_run import PlayerRun, resolve
 from controller.playout.preroll import FirstBlock
 from controller.playout.realtime import promote_current_thread
@@ -59,9 +60,10 @@ class Player:
         on_event: Callable[[PlayerEvent], None],
         block_ms: int = 20,
         stop_ramp_ms: int = 30,
+        silence_s: float = 10.0,  # monitor.silence_s: longer silence inside a clip is dead air
     ) -> None:
         self._output, self._fmt, self._decoder = output, fmt, decoder
-        self._clock, self._on_event = waiting(clock), on_event
+        self._clock, self._on_event, self._silence_s = waiting(clock), on_event, silence_s
         self._block = max(1, fmt.sample_rate * block_ms // 1000)
         # ≥ one block, so a stop or an overdue cut never has to rewrite a block in hand.
         self._min_ramp = max(self._block, fmt.sample_rate * stop_ramp_ms // 1000)
@@ -142,7 +144,8 @@ class Player:
         env = Envelope(self._fmt.channels)
         if p.fade_out_frames:
             env.add(max(0, p.total_frames - p.fade_out_frames), 1.0, p.total_frames)
-        r = PlayerRun(p, src, env, trace, events, p.total_frames, self._fmt)
+        watch = LevelWatch(self._fmt.sample_rate, self._silence_s)
+        r = PlayerRun(p, src, env, trace, events, p.total_frames, self._fmt, watch)
         end_at = self._clock.monotonic()  # replaced once the airing really ends
         error, recording = None, None
         try:
@@ -177,6 +180,7 @@ class Player:
         if src.all_failed:
             log.error("airing %s: every clip failed to decode; aired silence", p.label)
         self._flush(events)
+        self._flush(r.watch.finish())
         result = r.result(last, error, recording)
         self._snap = PlayerSnapshot("ended", p.label, frames_written=r.written)
         with self._lock:
@@ -245,6 +249,7 @@ class Player:
                 self._programme_started(r, now)
             self._flush(r.events)
             index, path, pos, gap = r.src.position()
+            self._flush(r.watch.feed(pcm, r.written - n, n, gap and index is not None))
             snap = PlayerSnapshot("playing", r.program.label, index, path, pos, r.written, gap)
             self._snap = snap
         if r.first is not None and not r.announced:  # ended while padding: still say so

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.playout.clipstream import ProgramSource
 from controller.playout.envelope import Envelope
+from controller.playout.meter import LevelWatch
 from controller.playout.player_types import (
     AudioStarted,
     ClipFailed,
@@ -34,6 +35,7 @@ class PlayerRun:
     events: list[PlayerEvent]  # from the source; delivered once their block is out
     end: int  # frames the airing will have, brought forward by cuts and stops
     fmt: PcmFormat
+    watch: LevelWatch  # the level of what went out: dead air, clipping
     reason: EndReason = "complete"
     prep: FirstBlock | None = None
     taken: bool = False  # the first block was taken from the helper
@@ -122,6 +124,9 @@ class PlayerRun:
             late_ms,
             cause,
             self.padded,
+            self.watch.silence_s,
+            self.watch.clipped_s,
+            self.written > self.padded and self.watch.only_silence,
         )
 
     def drop_unaired(self) -> None:

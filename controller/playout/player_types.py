@@ -77,7 +77,26 @@ class AudioEnded:
     last_frame_mono: float | None  # None when nothing aired
 
 
-PlayerEvent = AudioStarted | ClipStarted | ClipFinished | ClipFailed | AudioEnded
+@dataclass(frozen=True)
+class DeadAir:
+    """Dead air began (`ended` False: `at_frame` is where the silence started) or ended
+    (`seconds` is how long it lasted)."""
+
+    at_frame: int
+    ended: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Clipping:
+    """The first clipped block of the airing (later ones only count in `clipped_s`)."""
+
+    at_frame: int
+
+
+PlayerEvent = (
+    AudioStarted | ClipStarted | ClipFinished | ClipFailed | AudioEnded | DeadAir | Clipping
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,9 @@ class PlayResult:
     late_ms: float = 0.0
     late_cause: str | None = None
     padded_frames: int = 0
+    silence_s: float = 0.0  # dead air: silences inside clips longer than monitor.silence_s
+    clipped_s: float = 0.0
+    only_silence: bool = False  # frames went out, but not one block of them had sound
 
     @property
     def aired_s(self) -> float | None:

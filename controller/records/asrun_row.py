@@ -41,6 +41,9 @@ COLUMNS = (
     "source",
     "priority",
     "exercise",
+    "silence_s",
+    "clipped_s",
+    "dead_air",
 )
 # The columns that hold an instant: stored in the one form, shown in the station's zone.
 TIMES = frozenset(
@@ -75,6 +78,9 @@ class AsRunRow:
     source: str = "schedule"
     priority: int = 50
     exercise: bool = False
+    silence_s: float = 0.0  # dead air: seconds of silence inside clips beyond monitor.silence_s
+    clipped_s: float = 0.0
+    dead_air: bool = False  # there was dead air (the flag the record is searched by)
 
     def to_dict(self, tz: tzinfo) -> dict[str, Any]:
         """JSON-ready, every time in the station's zone `tz` (one offset per column)."""
@@ -97,4 +103,5 @@ def from_db(r: sqlite3.Row) -> AsRunRow:
     fields = dict(r)
     for name in TIMES:
         fields[name] = from_stored_or_none(fields[name])
-    return AsRunRow(**{**fields, "clips": json.loads(r["clips"]), "exercise": bool(r["exercise"])})
+    flags = {"exercise": bool(r["exercise"]), "dead_air": bool(r["dead_air"])}
+    return AsRunRow(**{**fields, "clips": json.loads(r["clips"]), **flags})

@@ -59,6 +59,9 @@ _ADDED = {
     "source": "TEXT NOT NULL DEFAULT 'schedule'",  # schedule | manual | emergency
     "priority": "INTEGER NOT NULL DEFAULT 50",
     "exercise": "INTEGER NOT NULL DEFAULT 0",  # 1: an emergency drill (CAP status exercise)
+    "silence_s": "REAL NOT NULL DEFAULT 0",  # dead air, in seconds (monitor.silence_s)
+    "clipped_s": "REAL NOT NULL DEFAULT 0",
+    "dead_air": "INTEGER NOT NULL DEFAULT 0",
 }
 
 

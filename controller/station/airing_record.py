@@ -4,15 +4,19 @@ starts the player reports, and the outcome each row is closed with.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
 from controller.core.clock import wall_at
 from controller.planning.planner import Airing
 from controller.playout.player import AudioStarted, PlayerEvent, PlayResult
+from controller.playout.player_types import Clipping, DeadAir
 from controller.records.asrun_store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED, Outcome
 from controller.station.late_zones import LateZones
 from controller.station.live import AiringState, RunKind, RunnerContext, ZoneLive
+
+log = logging.getLogger(__name__)
 
 DONE_AS: dict[RunKind, Outcome] = {"start": "aired", "join": "joined", "resume": "resumed"}
 
@@ -52,8 +56,33 @@ class AiringRecord:
                 a.id, zones, audio_start=start.isoformat(timespec="microseconds"), state="on_air"
             )
             return
+        if isinstance(event, DeadAir | Clipping):
+            self._note_level(event, zones)
+            return
         if runner.state.note_clip(event, runner.media_name, runner.now_iso()):
             store.update(a.id, zones, clips=runner.state.clips)
+
+    def _note_level(self, event: DeadAir | Clipping, zones: list[str]) -> None:
+        """Dead air begins or ends, or the audio clips: a fault the status shows (the dead
+        air while it lasts), and the rows flagged at once, not only when the airing ends."""
+        runner = self._runner
+        ctx, a = runner.ctx, runner.airing
+        into = event.at_frame / ctx.config.audio.sample_rate
+        if isinstance(event, Clipping):
+            text = f"播出 {a.id} 音频削波（第 {into:.1f} 秒起）/ clipping from {into:.1f} s in"
+        elif event.ended:
+            runner.state.dead_air = False
+            log.warning("airing %s: dead air ended after %.1f s", a.id, event.seconds)
+            return
+        else:
+            runner.state.dead_air = True
+            silence = ctx.config.monitor.silence_s
+            text = (f"播出 {a.id} 静音超过 {silence:g} 秒（第 {into:.1f} 秒起）/ dead air: "
+                    f"silence for over {silence:g} s from {into:.1f} s in")  # fmt: skip
+            ctx.store.update(a.id, zones, dead_air=1)
+        log.warning("%s", text)
+        ctx.faults.append((ctx.clock.now(), text))
+        del ctx.faults[:-50]
 
     def _note_late_start(self, event: AudioStarted) -> None:
         runner = self._runner
@@ -110,6 +139,13 @@ class AiringRecord:
         runner = self._runner
         a, store = runner.airing, runner.ctx.store
         outcome = DONE_AS[runner.kind]
+        levels = _level_notes(result)
+        if levels:
+            silence, clipped = round(result.silence_s, 2), round(result.clipped_s, 2)
+            zones = [z.zone.id for z in live]
+            store.update(
+                a.id, zones, silence_s=silence, clipped_s=clipped, dead_air=int(silence > 0)
+            )
         if result.reason in ("complete", "cut"):
             for zone in live:
                 plan = next(z for z in a.zones if z.zone == zone.zone.id)
@@ -117,7 +153,15 @@ class AiringRecord:
                     reason = f"静默期 / blackout: {plan.blackout}"
                     store.close_open(a.id, "cut", reason, zones=[plan.zone], audio_end=end_wall)
             broken, covered = runner.ctx.chain.verdict([z.zone.id for z in live])
-            notes = [*runner.notes, *covered, *([str(result.error)] if result.error else [])]
+            notes = [
+                *runner.notes,
+                *covered,
+                *levels,
+                *([str(result.error)] if result.error else []),
+            ]
+            if result.only_silence:  # every clip failed, or is silence: nothing was heard
+                reason = "; ".join(["只播出了静音 / aired only silence", *notes])
+                store.close_open(a.id, "failed", reason, audio_end=end_wall)
             for zone_id, why in sorted(broken.items()):  # its amplifier never confirmed ON
                 reason = "; ".join([why, *notes])
                 store.close_open(a.id, "failed", reason, zones=[zone_id], audio_end=end_wall)
@@ -129,3 +173,12 @@ class AiringRecord:
             store.close_open(
                 a.id, "failed", f"音频中断 / audio ended: {result.reason} {result.error or ''}"
             )
+
+
+def _level_notes(result: PlayResult) -> list[str]:
+    notes = []
+    if result.silence_s:
+        notes.append(f"静音 {result.silence_s:.1f} 秒 / {result.silence_s:.1f} s of dead air")
+    if result.clipped_s:
+        notes.append(f"削波 {result.clipped_s:.1f} 秒 / {result.clipped_s:.1f} s clipped")
+    return notes

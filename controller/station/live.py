@@ -62,6 +62,7 @@ class AiringState:
     zones: dict[str, ZoneLive] = field(default_factory=dict)
     clips: list[dict[str, Any]] = field(default_factory=list)
     audio_start: datetime | None = None
+    dead_air: bool = False  # silence inside a clip for longer than monitor.silence_s, now
 
     def continue_record(self, previous: list[Any]) -> None:
         """A join after a restart: the record keeps the clips that aired before it (rows of
