@@ -25,6 +25,7 @@ from controller.media.resolve import resolve
 from controller.overrides.store import Override, State, new_id
 from controller.planning.planner import Source
 from controller.playout.decode import find_ffmpeg
+from controller.records.outcome import AiringView, airing_view
 
 if TYPE_CHECKING:
     from controller.access.users import Principal
@@ -67,26 +68,31 @@ class Request:
     exercise: bool = False
 
 
+def view_of(svc: Services, o: Override, states: AiringStates | None = None) -> AiringView:
+    """What the override's airing did, from its rows (controller/records/outcome.py) and the
+    engine's answer (`states`, when the caller asked it once for many overrides). Cancelled
+    before anything aired, it says so; stopped, its rows say how far it got."""
+    rows = svc.store.segment_rows(o.airing_id)
+    if o.state == "cancelled" and not rows:
+        return AiringView("stopped", "已取消")
+    states = states or svc.engine.airing_states()
+    return airing_view(
+        rows, now=svc.clock.now(), end=o.end, on_air=o.airing_id in states.on_air,
+        waiting=o.state == "active" and o.airing_id in states.waiting,
+    )  # fmt: skip
+
+
 def state_of(svc: Services, o: Override, states: AiringStates | None = None) -> str:
-    """active → scheduled / on_air / ended by the clock and the station; else stopped/cancelled.
-    `states`: the engine's answer, when the caller asked it once for many overrides."""
+    """The override's own state (stopped, cancelled) or, while active, its airing's."""
     if o.state != "active":
         return o.state
-    now = svc.clock.now()
-    states = states or svc.engine.airing_states()
-    if o.airing_id in states.on_air:
-        return "on_air"
-    if o.airing_id in states.waiting:
-        return "waiting"
-    if o.end <= now or svc.store.rows(o.airing_id):
-        return "ended"
-    return "scheduled"
+    return view_of(svc, o, states).state
 
 
-def describe(
-    svc: Services, o: Override, states: AiringStates | None = None
-) -> dict[str, object]:
-    return {**o.to_dict(svc.loaded.config.station.tz), "state": state_of(svc, o, states)}
+def describe(svc: Services, o: Override, states: AiringStates | None = None) -> dict[str, object]:
+    view = view_of(svc, o, states)
+    state = o.state if o.state != "active" else view.state
+    return {**o.to_dict(svc.loaded.config.station.tz), "state": state, "aired": view.to_dict()}
 
 
 def create(svc: Services, req: Request, who: Principal) -> tuple[Override, bool]:

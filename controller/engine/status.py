@@ -17,8 +17,10 @@ def station_status(svc: EngineParts) -> dict[str, Any]:
     tz = cfg.station.tz
     now = svc.clock.now().astimezone(tz)
     station = svc.station
-    upcoming = [
-        a for a in station.airings(now, now + timedelta(days=2)) if a.id not in station.runners
+    upcoming = [  # "next" is never a time that has passed (a failed airing's window still open)
+        a
+        for a in station.airings(now, now + timedelta(days=2))
+        if a.id not in station.runners and a.start >= now
     ]
     return {
         "station": cfg.station.name,

@@ -219,9 +219,18 @@ function whenOf(o) {
 }
 
 function stateKind(state) {
-  if (state === 'on_air') return 'ok';
+  if (state === 'on_air' || state === 'aired') return 'ok';
   if (state === 'waiting' || state === 'scheduled') return 'warn';
+  if (['failed', 'never_aired', 'missed', 'aired_partly', 'preempted'].includes(state)) return 'danger';
   return '';
+}
+
+/** What the record says went wrong: the zones that did not air and why (GET /api/airings `aired`). */
+function airedNote(o) {
+  const aired = o.aired || {};
+  const zones = (aired.failed_zones || []).join('、');
+  if (!zones && !aired.reason) return null;
+  return el('p', { class: 'muted', text: `${zones ? `未播出区域：${zones}` : ''}${zones && aired.reason ? ' · ' : ''}${aired.reason || ''}` });
 }
 
 function renderList(overrides) {
@@ -272,6 +281,7 @@ function item(o) {
     el('p', { class: 'override-when', text: whenOf(o) }),
     el('p', { text: `区域：${zoneSummary(o.zones)} · ${priorityLabel(o.priority)}` }),
     el('p', { class: 'muted', text: `下达：${o.created_by}${o.reason ? ` · 原因：${o.reason}` : ''}` }),
+    ACTIVE.has(o.state) ? null : airedNote(o),
     emergency && o.identifier ? el('p', { class: 'muted small', text: `警报编号：${o.identifier}` }) : null,
     ended
       ? el('p', {

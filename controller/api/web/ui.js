@@ -152,9 +152,15 @@ export const SOURCE = { schedule: '定时播出', manual: '手动插播', emerge
 /** An override's state (GET /api/airings). */
 export const OVERRIDE_STATE = {
   scheduled: '即将开始',
-  waiting: '被打断，等待恢复',
+  waiting: '等待播出',
   on_air: '正在播出',
-  ended: '已播完',
+  aired: '已播出',
+  aired_partly: '部分区域未播出',
+  cut: '被静默期截断',
+  preempted: '被打断，未恢复',
+  never_aired: '未能播出（时段已过）',
+  missed: '错过',
+  failed: '播出失败',
   stopped: '已停止',
   cancelled: '已取消',
 };
