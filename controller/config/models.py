@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from controller.config.alerts import AlertsConfig
 from controller.config.monitor import MonitorConfig
 from drivers.settings.devices import DisplayConfig, RelayConfig
 from drivers.settings.links import AudioOutputConfig, MqttConfig
@@ -279,3 +280,4 @@ class Config(Section):
     led: LedConfig = Field(default_factory=lambda: LedConfig())
     media: MediaConfig = Field(default_factory=lambda: MediaConfig())
     monitor: MonitorConfig = Field(default_factory=lambda: MonitorConfig())
+    alerts: AlertsConfig = Field(default_factory=lambda: AlertsConfig())

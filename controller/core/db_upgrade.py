@@ -31,6 +31,8 @@ INSTANTS: dict[str, tuple[str, ...]] = {
     "tokens": ("created_at", "revoked_at"),
     "sessions": ("created_at", "expires_at", "revoked_at"),
     "media": ("valid_from", "valid_until", "created_at", "updated_at"),
+    "alerts": ("at",),
+    "alert_deliveries": ("next_at", "sent_at"),
 }  # fmt: skip
 # station_state keys whose value is an instant.
 STATE_INSTANTS = ("last_alive",)
