@@ -38,6 +38,7 @@ def create_app(
 
     from controller.access.sessions import SessionStore
     from controller.api.airings import router as airings_router
+    from controller.api.alerts import router as alerts_router
     from controller.api.blackouts import router as blackouts_router
     from controller.api.console import console_router
     from controller.api.health import router
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(airings_router)
     app.include_router(auth_router)
     app.include_router(metrics_router)
+    app.include_router(alerts_router)
     app.include_router(console_router())
     upload_limit = upload_limit_bytes(loaded.config.media) + FORM_ALLOWANCE
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller.access.users import UserStore
+from controller.alerts.outbox import AlertOutbox
 from controller.config import LoadedConfig
 from controller.core.clock import Clock, SystemClock
 from controller.engine.port import Engine
@@ -37,6 +38,7 @@ class Services:
     media: MediaLibrary
     blackouts: BlackoutStore
     overrides: OverrideStore
+    alerts: AlertOutbox
     engine: Engine
     local: EngineParts | None = None
 
@@ -46,7 +48,8 @@ class Services:
 
     def close(self) -> None:
         for closing in (
-            self.store, self.users, self.audit, self.media, self.blackouts, self.overrides
+            self.store, self.users, self.audit, self.media, self.blackouts, self.overrides,
+            self.alerts,
         ):  # fmt: skip
             closing.close()
 
@@ -63,7 +66,7 @@ def build_services(loaded: LoadedConfig, engine: Engine, clock: Clock | None = N
     sweep_uploads(home / "tmp")
     return Services(
         loaded, clock, Store(db), UserStore(db), AuditLog(db, clock), media,
-        BlackoutStore(db, clock), OverrideStore(db, clock), engine,
+        BlackoutStore(db, clock), OverrideStore(db, clock), AlertOutbox(db), engine,
     )  # fmt: skip
 
 

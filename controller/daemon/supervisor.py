@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from controller.alerts.events import daemon_restarted
+from controller.alerts.outbox import raise_elsewhere
+from controller.core.clock import SystemClock
 from controller.daemon import sdnotify
 from controller.engine import wire
 from controller.engine.client import EngineClient
@@ -50,6 +53,7 @@ class Supervisor:
     def __init__(self, config_path: Path, data_dir: Path) -> None:
         self.config_path = config_path.resolve()
         self.run_dir = wire.run_dir(data_dir)
+        self.db_path = data_dir / "broadcastctl.sqlite3"
         self.engine = Child("engine", "controller.daemon.engine_main")
         self.api = Child("api", "controller.daemon.api_main")
         self.client = EngineClient(wire.socket_path(data_dir), wire.token_path(data_dir), 2.0)
@@ -108,9 +112,17 @@ class Supervisor:
             )  # fmt: skip
             child.restart_at = now + child.backoff_s
             child.backoff_s = min(child.backoff_s * 2, MAX_BACKOFF_S)
+            self._tell_crash(child.name, _how(code))
         if child.restart_at is not None and now >= child.restart_at:
             child.restarts += 1
             self._spawn(child)
+
+    def _tell_crash(self, name: str, how: str) -> None:
+        """Queued for the engine's notifier (it sends it once it runs again); never fatal."""
+        try:
+            raise_elsewhere(self.db_path, daemon_restarted(name, how, SystemClock().now()))
+        except Exception:
+            log.exception("crash alert not queued")
 
     def _check_engine(self, now: float) -> None:
         """Ping the engine now and then; one whose loop is stuck is stopped (and restarted by

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from controller.alerts.service import AlertService, build_alerts
 from controller.config import LoadedConfig
 from controller.core.clock import Clock, SystemClock
 from controller.media.library import MediaLibrary
@@ -19,6 +20,7 @@ from controller.planning.planner import Airing, Blackout
 from controller.playout.decode import ClipDecoder, find_ffmpeg
 from controller.playout.player import Player, PlayerEvent
 from controller.records.blackouts import BlackoutStore
+from controller.records.compliance import compliance
 from controller.screens.rotator import SloganRotator
 from controller.station.asrun_writer import AsRunJournal
 from controller.station.live import RunnerContext
@@ -47,8 +49,11 @@ class EngineParts:
     rotator: SloganRotator
     journal: AsRunJournal  # the engine's writes to the as-run record (off the event loop)
     reads: tuple[MediaLibrary, BlackoutStore, OverrideStore]  # connections of its own
+    alerts: AlertService | None = None  # started first, stopped last: the station's faults
 
     async def start(self) -> None:
+        if self.alerts:
+            await self.alerts.start()
         if self.mqtt:
             await self.mqtt.start()
         for relay in self.relays.values():
@@ -69,6 +74,8 @@ class EngineParts:
                 await display.stop()
             if self.mqtt:
                 await self.mqtt.stop()
+            if self.alerts:
+                await self.alerts.stop()
             self.journal.close()
             for closing in self.reads:
                 closing.close()
@@ -86,7 +93,12 @@ def build_engine(
         mqtt = MqttConnection(cfg.mqtt, status_topic=f"broadcastctl/{cfg.station.name}/status")
     buses = SerialBuses()  # one per port: boards and screens on one RS-485 line take turns
     relays = {r.id: build_relay(r, mqtt=mqtt, buses=buses) for r in cfg.relays}
-    bank = RelayBank(relays, clock, relay_observer)
+    tz = cfg.station.tz
+    alerts = build_alerts(
+        cfg, db, clock, relays, lambda begin, until: compliance(journal.between(begin, until), tz)
+    )
+    journal.on_close.append(alerts.outcome_observer())
+    bank = RelayBank(relays, clock, alerts.relay_observer(relay_observer))
     chain = PowerChain(bank, cfg.amplifiers, clock)
     fmt = PcmFormat(cfg.audio.sample_rate, cfg.audio.channels)
     output = build_output(cfg.audio.output)
@@ -125,5 +137,5 @@ def build_engine(
     )  # fmt: skip
     return EngineParts(
         loaded, clock, mqtt, relays, station, output, displays, rotator, journal,
-        (media, blackouts, overrides),
+        (media, blackouts, overrides), alerts,
     )  # fmt: skip

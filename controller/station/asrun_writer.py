@@ -67,6 +67,9 @@ class AsRunJournal:
         self._inode = _inode(path)
         self._closing = False
         self._wake = threading.Event()  # cuts a retry's backoff short at shutdown
+        # Told of every close (airing id, outcome, reason), on the caller's thread: the
+        # notifier's alerts for missed and failed airings. An observer must not block.
+        self.on_close: list[Callable[[str, str, str], None]] = []
         self._thread = threading.Thread(target=self._drain, name="as-run writer", daemon=True)
         self._thread.start()
 
@@ -83,6 +86,11 @@ class AsRunJournal:
     def close_open(self, airing_id: str, outcome: Outcome, reason: str,
                    zones: list[str] | None = None, **fields: Any) -> None:  # fmt: skip
         self._put("close_open", (airing_id, outcome, reason, zones), fields)
+        for observer in self.on_close:
+            try:
+                observer(airing_id, outcome, reason)
+            except Exception:  # an observer's fault is never the record's
+                log.exception("as-run close observer failed")
 
     def set_state(self, key: str, value: str) -> None:
         self._put("set_state", (key, value), {})
