@@ -243,7 +243,19 @@ class AiringRunner:
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         """Called on the player thread; the record is written on the event loop."""
-        self._loop.call_soon_threadsafe(self.record.on_player_event, event)
+        self._loop.call_soon_threadsafe(self._record_event, event)
+
+    def _record_event(self, event: PlayerEvent) -> None:
+        """A record that cannot take what the player says (a write refused, a fault of ours)
+        must not leave an airing going on unrecorded: it stops, safely, and says why."""
+        try:
+            self.record.on_player_event(event)
+        except Exception as exc:
+            log.exception("airing %s: the record refused %r", self.airing.id, event)
+            why = f"播出记录写入出错，已安全停播 / the record could not be written ({exc}): stopped"
+            self.ctx.faults.append((self.ctx.clock.now(), f"播出 {self.airing.id}: {why}"))
+            del self.ctx.faults[:-50]
+            self.end("failed", why)
 
     def reach_now(self) -> None:
         """The broker is back: zones not yet reached are tried at once."""
