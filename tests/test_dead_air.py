@@ -7,6 +7,7 @@ null audio and ffmpeg decoding real files."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,9 @@ def test_dead_air_inside_a_clip_is_a_fault_while_it_lasts_and_in_the_record(
     (on_air,) = status["on_air"]
     assert on_air["dead_air"] is True and status["dead_air"] == [on_air["id"]]
     assert any("静音超过 1 秒" in f["text"] and "dead air" in f["text"] for f in status["faults"])
+    with sqlite3.connect(tmp_path / "var" / "broadcastctl.sqlite3") as db:
+        alerts = db.execute("SELECT kind, subject, severity FROM alerts").fetchall()
+    assert ("dead_air", on_air["id"], "critical") in alerts  # gone out to the people on duty
     for row in rows.values():
         assert row["outcome"] == "aired" and row["dead_air"] == 1
         assert 1.9 <= row["silence_s"] <= 2.5, row  # the clip's silence, to the 20 ms block

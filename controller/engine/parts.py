@@ -118,6 +118,7 @@ def build_engine(
     )
     blackouts, overrides = BlackoutStore(db, clock), OverrideStore(db, clock)
     ctx = RunnerContext(cfg, clock, journal, bank, chain, loaded.playlists, new_player, media)
+    ctx.notify = alerts.notifier.notify
     station = Station(ctx, Waker(cfg.station.tz, clock=clock))
     if mqtt:
         mqtt.on_connection_change(station.on_mqtt_connection)

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
+from controller.alerts.events import dead_air
 from controller.core.clock import wall_at
 from controller.planning.planner import Airing
 from controller.playout.player import AudioStarted, PlayerEvent, PlayResult
@@ -80,6 +81,8 @@ class AiringRecord:
             text = (f"播出 {a.id} 静音超过 {silence:g} 秒（第 {into:.1f} 秒起）/ dead air: "
                     f"silence for over {silence:g} s from {into:.1f} s in")  # fmt: skip
             ctx.store.update(a.id, zones, dead_air=1)
+            if ctx.notify is not None:
+                ctx.notify(dead_air(a.id, silence, ctx.clock.now()))
         log.warning("%s", text)
         ctx.faults.append((ctx.clock.now(), text))
         del ctx.faults[:-50]

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from controller.alerts.events import Alert
 from controller.config.models import Config, ZoneConfig
 from controller.config.playlists import Playlist
 from controller.core.clock import Clock
@@ -42,6 +43,8 @@ class RunnerContext:
     on_air_free: Callable[[], None] | None = None
     # Recent faults of the air (late starts, clock steps) for the status API: (when, text).
     faults: list[tuple[datetime, str]] = field(default_factory=list)
+    # Faults that go out to the people on duty (controller/alerts): never blocks.
+    notify: Callable[[Alert], None] | None = None
 
 
 @dataclass
