@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import time
-import wave
 from pathlib import Path
 
 import pytest
+import soundfile
+from airchecks import decode, frames
 
 from drivers.audio.alsa import AlsaOutput, OutputError
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.file import FileOutput, sanitise_label
 from drivers.audio.null import NullOutput
 from drivers.audio.registry import build_output
+from drivers.audio.retention import GB
 from drivers.settings.links import AudioOutputConfig
 
 FMT = PcmFormat(48000, 2)
@@ -38,31 +40,41 @@ def test_file_output_keeps_exactly_the_bytes_given(tmp_path: Path) -> None:
     for i in range(0, len(data), 1000 * FMT.frame_bytes):
         out.write(data[i : i + 1000 * FMT.frame_bytes])
     path = out.close()
-    assert path == tmp_path / "aircheck" / "2026-05-01_早间.wav"
-    with wave.open(str(path), "rb") as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 48000)
-        assert wav.getnframes() == 12345
-        assert wav.readframes(20000) == data
+    assert path == tmp_path / "aircheck" / "2026-05-01_早间.flac"
+    info = soundfile.info(str(path))
+    assert (info.format, info.subtype, info.channels, info.samplerate) == (
+        "FLAC", "PCM_16", 2, 48000
+    )  # fmt: skip
+    assert info.frames == 12345
+    assert decode(path).tobytes() == data  # lossless: every sample as given
+    assert path.stat().st_size < len(data)
 
 
-def test_a_kill_before_the_first_frame_leaves_a_valid_empty_wav(tmp_path: Path) -> None:
+def test_a_recording_not_yet_closed_is_a_valid_empty_flac(tmp_path: Path) -> None:
     out = FileOutput(tmp_path)
     out.open(FMT, "早间")
-    path = next(tmp_path.glob("*.wav"))  # as a kill -9 would leave it: never closed
-    assert path.stat().st_size == 44
-    with wave.open(str(path), "rb") as wav:
-        assert (wav.getnchannels(), wav.getframerate(), wav.getnframes()) == (2, 48000, 0)
+    path = next(tmp_path.glob("*.flac"))  # as a kill -9 would leave it: never closed
+    assert path.read_bytes()[:4] == b"fLaC"
+    info = soundfile.info(str(path))
+    assert (info.channels, info.samplerate) == (2, 48000)
+    assert decode(path).shape == (0, 2)
     out.close()
+    assert frames(path) == 0  # FLAC's header says 0 for "unknown": decoded, it is none
 
 
 def test_file_output_never_overwrites_a_recording(tmp_path: Path) -> None:
+    (tmp_path / "noon-1.wav").write_bytes(b"a WAV air-check of before")
     out = FileOutput(tmp_path)
     paths = []
-    for _ in range(2):
+    for _ in range(3):
         out.open(FMT, "noon")
         out.write(_pcm(10))
-        paths.append(out.close())
-    assert paths == [tmp_path / "noon.wav", tmp_path / "noon-1.wav"]
+        path = out.close()
+        assert path is not None
+        paths.append(path)
+    assert paths == [tmp_path / "noon.flac", tmp_path / "noon-2.flac", tmp_path / "noon-3.flac"]
+    assert (tmp_path / "noon-1.wav").read_bytes() == b"a WAV air-check of before"
+    assert [len(decode(p)) for p in paths] == [10, 10, 10]
 
 
 @pytest.mark.parametrize(
@@ -81,16 +93,17 @@ def test_labels_are_sanitised(label: str, stem: str) -> None:
 
 def test_file_output_deletes_old_recordings_on_open(tmp_path: Path) -> None:
     old, fresh, other = tmp_path / "old.wav", tmp_path / "fresh.wav", tmp_path / "notes.txt"
-    for f in (old, fresh, other):
+    old_flac = tmp_path / "old.flac"
+    for f in (old, fresh, other, old_flac):
         f.write_bytes(b"x")
     forty_days_ago = time.time() - 40 * 86400
-    os.utime(old, (forty_days_ago, forty_days_ago))
-    os.utime(other, (forty_days_ago, forty_days_ago))
+    for f in (old, other, old_flac):
+        os.utime(f, (forty_days_ago, forty_days_ago))
     out = FileOutput(tmp_path, keep_days=31)
     out.open(FMT, "today")
     out.close()
-    assert not old.exists()
-    assert fresh.exists() and other.exists()
+    assert not old.exists() and not old_flac.exists()
+    assert fresh.exists() and other.exists() and (tmp_path / "today.flac").exists()
 
 
 def test_null_output_counts_and_discards() -> None:
@@ -103,9 +116,15 @@ def test_null_output_counts_and_discards() -> None:
 
 
 def test_registry_builds_each_type(tmp_path: Path) -> None:
-    file_out = build_output(AudioOutputConfig(type="file", dir=tmp_path, keep_days=5))
+    file_out = build_output(
+        AudioOutputConfig(type="file", dir=tmp_path, keep_days=5, max_gb=1.5, min_free_gb=0.5)
+    )
     assert isinstance(file_out, FileOutput)
     assert (file_out.dir, file_out.keep_days) == (tmp_path, 5)
+    assert (file_out.store.max_bytes, file_out.store.min_free_bytes) == (1.5 * GB, 0.5 * GB)
+    defaults = build_output(AudioOutputConfig(type="file", dir=tmp_path))
+    assert isinstance(defaults, FileOutput)
+    assert (defaults.store.max_bytes, defaults.store.min_free_bytes) == (10 * GB, 2 * GB)
     assert isinstance(build_output(AudioOutputConfig(type="null")), NullOutput)
     alsa = build_output(AudioOutputConfig(type="alsa", device="USB Audio"))
     assert isinstance(alsa, AlsaOutput)

@@ -143,3 +143,7 @@ def test_kill_9_mid_slot_then_restart_joins_the_same_airing(rig: Rig) -> None:
         assert near(powers(zone, "OFF")[-1], t + timedelta(seconds=10))
     joined = [f for p, f in rig.station.airchecks() if "join" in p.name]
     assert joined and joined[0] < 10 * RATE
+    # the killed engine's air-check was never closed: it decodes up to (nearly) the kill, 2.6 s
+    # in (less libFLAC's block in hand, 85 ms), and no further than what had aired
+    (killed,) = [f for p, f in rig.station.airchecks() if "join" not in p.name]
+    assert 2.4 * RATE <= killed <= 4 * RATE

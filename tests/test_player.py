@@ -10,13 +10,13 @@ import os
 import subprocess
 import time
 import tracemalloc
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from airchecks import decode
 from clocks import VirtualClock
 from waiting import wait_for
 
@@ -106,9 +106,7 @@ def air(
     assert result is not None, "the player did not finish"
     pcm = np.zeros((0, 2), dtype=np.int16)
     if result.recording is not None:
-        with wave.open(str(result.recording), "rb") as wav:
-            raw = wav.readframes(wav.getnframes())
-        pcm = np.frombuffer(raw, dtype=np.int16).reshape(-1, 2)
+        pcm = decode(result.recording)
     return Aired(result, events, pcm, output, program)
 
 
@@ -167,7 +165,7 @@ def test_recording_is_exactly_total_frames(looped: Aired) -> None:
     assert looped.result.frames_written == round(2.5 * RATE)
     assert looped.result.reason == "complete"
     assert looped.result.recording is not None
-    assert looped.result.recording.name == "早间_looped.wav"
+    assert looped.result.recording.name == "早间_looped.flac"
 
 
 def test_clips_loop_in_order_with_gaps(looped: Aired) -> None:

@@ -7,12 +7,12 @@ import logging
 import subprocess
 import threading
 import time
-import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from airchecks import decode
 
 from controller.core.clock import SystemClock
 from controller.playout.decode import ClipDecoder, ClipStream, find_ffmpeg
@@ -79,8 +79,7 @@ def play(
     player.start(prog)
     result = player.wait(timeout=15)
     assert result is not None and result.recording is not None
-    with wave.open(str(result.recording), "rb") as wav:
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).reshape(-1, 2)
+    pcm = decode(result.recording)
     return result, events, pcm
 
 

@@ -1,20 +1,18 @@
-"""An audio output that keeps an air-check WAV of every airing, as proof of what aired."""
+"""An audio output that keeps an air-check FLAC of every airing, as proof of what aired."""
 
 from __future__ import annotations
 
-import logging
+import os
 import re
-import time
-import wave
 from pathlib import Path
-from typing import BinaryIO
 
 from drivers.audio.base import PcmFormat
-
-log = logging.getLogger(__name__)
+from drivers.audio.flac import FlacWriter
+from drivers.audio.retention import SUFFIXES, AircheckStore
 
 _UNSAFE = re.compile(r"[^\w.\-]+")  # \w keeps CJK, so 早间 names stay readable
 _MAX_LABEL = 120
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # fails if the name is taken
 
 
 def sanitise_label(label: str) -> str:
@@ -24,68 +22,65 @@ def sanitise_label(label: str) -> str:
 
 
 class FileOutput:
-    """Writes `<dir>/<label>.wav`: exactly the frames given, header final on close."""
+    """Writes `<dir>/<label>.flac`: exactly the frames given, losslessly; length final on close.
+
+    `write` hands the frames to an encoder thread and returns at once; the old recordings are
+    pruned (age, then budget) on that thread, at the start, every minute of audio and at the end.
+    """
 
     paced = False
 
-    def __init__(self, dir: Path, keep_days: int = 31) -> None:
-        self.dir = Path(dir)
-        self.keep_days = keep_days
-        self._wav: wave.Wave_write | None = None
-        self._raw: BinaryIO | None = None
-        self._path: Path | None = None
+    def __init__(self, store: AircheckStore | Path, keep_days: int = 31) -> None:
+        """`store` says where recordings go and what is kept; a bare folder keeps `keep_days`
+        within the default budget."""
+        if not isinstance(store, AircheckStore):
+            store = AircheckStore(Path(store), keep_days)
+        self.store = store
+        self.dir, self.keep_days = store.dir, store.keep_days
+        self._writer: FlacWriter | None = None
 
     def open(self, fmt: PcmFormat, label: str) -> None:
-        if self._wav is not None:
+        if self._writer is not None:
             raise RuntimeError("FileOutput is already open")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.prune()
-        path = self._free_path(sanitise_label(label))
-        raw = path.open("wb")  # stays open for the whole airing
-        wav = wave.open(raw, "wb")  # noqa: SIM115 (closed in close())
-        wav.setnchannels(fmt.channels)
-        wav.setsampwidth(fmt.sample_width)
-        wav.setframerate(fmt.sample_rate)
-        # The header now, not with the first frame: a kill before audio leaves a valid WAV of
-        # 0 frames, never a 0-byte file that no player opens (issue 9).
-        wav.writeframes(b"")
-        raw.flush()
-        self._wav, self._path, self._raw = wav, path, raw
+        fd, path = self._create(sanitise_label(label))
+        try:
+            # The header now, not with the first frame: a kill before audio leaves a valid
+            # FLAC of 0 frames, never a 0-byte file that no player opens (issue 9).
+            self._writer = FlacWriter(fd, path, fmt, lambda: self.store.prune(keep=(path,)))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
     def write(self, pcm: bytes) -> None:
-        if self._wav is None:
+        if self._writer is None:
             raise RuntimeError("FileOutput.write before open")
-        # writeframes (not writeframesraw) patches the header as it goes, so a recording cut
-        # short by a crash still says how long it is.
-        self._wav.writeframes(pcm)
+        self._writer.put(pcm)
 
     def close(self) -> Path | None:
-        wav, path, raw = self._wav, self._path, self._raw
-        self._wav = self._path = self._raw = None
-        if wav is not None:
-            wav.close()
-        if raw is not None:
-            raw.close()  # wave closes only the files it opened itself
-        return path
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return None
+        writer.close()
+        return writer.path
 
     def prune(self) -> list[Path]:
-        """Delete recordings older than keep_days (by modification time)."""
-        cutoff = time.time() - self.keep_days * 86400
-        removed: list[Path] = []
-        for old in self.dir.glob("*.wav"):
-            try:
-                if old.stat().st_mtime < cutoff:
-                    old.unlink()
-                    removed.append(old)
-            except OSError as exc:  # a file vanishing under us is not worth failing an airing
-                log.warning("cannot prune air-check %s: %s", old, exc)
-        return removed
+        """Delete recordings past keep_days or over the budget (never the one being written)."""
+        keep = (self._writer.path,) if self._writer is not None else ()
+        return self.store.prune(keep)
 
-    def _free_path(self, stem: str) -> Path:
+    def _create(self, stem: str) -> tuple[int, Path]:
         # Never overwrite an earlier recording: it may be the only proof an airing happened.
-        path = self.dir / f"{stem}.wav"
-        n = 1
-        while path.exists():
-            path = self.dir / f"{stem}-{n}.wav"
+        # A stem taken by either kind (the WAVs of before) moves on to the next number, and
+        # O_EXCL makes "it was free" and "it is ours" one step.
+        n = 0
+        while True:
+            name = stem if n == 0 else f"{stem}-{n}"
             n += 1
-        return path
+            if any((self.dir / f"{name}{suffix}").exists() for suffix in SUFFIXES):
+                continue
+            path = self.dir / f"{name}.flac"
+            try:
+                return os.open(path, _CREATE, 0o644), path
+            except FileExistsError:
+                continue

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from drivers.audio.base import AudioOutput
 from drivers.audio.file import FileOutput
 from drivers.audio.null import NullOutput
+from drivers.audio.retention import GB, AircheckStore
 from drivers.settings.links import AudioOutputConfig
 
 
 def _file(cfg: AudioOutputConfig) -> AudioOutput:
-    return FileOutput(cfg.dir, cfg.keep_days)
+    limits = round(cfg.max_gb * GB), round(cfg.min_free_gb * GB)
+    return FileOutput(AircheckStore(cfg.dir, cfg.keep_days, *limits))
 
 
 def _null(cfg: AudioOutputConfig) -> AudioOutput:

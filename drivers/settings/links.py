@@ -27,4 +27,19 @@ class AudioOutputConfig(Section):
     type: Literal["file", "alsa", "null"] = Field("file", description="Where audio goes.")
     dir: FsPath = Field(Path("var/aircheck"), description="Air-check folder (type file).")
     keep_days: int = Field(31, ge=1, le=3660, description="Days air-check recordings are kept.")
+    max_gb: float = Field(
+        10.0,
+        gt=0,
+        le=100_000,
+        description="Disk budget of the air-check folder in GB (10^9 bytes): past it the oldest "
+        "recordings go first, even if younger than keep_days (type file). A 30-minute slot of "
+        "speech is about 50 MB as FLAC, so 10 GB holds 31 days of three slots with room to spare.",
+    )
+    min_free_gb: float = Field(
+        2.0,
+        ge=0,
+        le=100_000,
+        description="Free space (GB) on the air-check folder's disk below which the status warns "
+        "(type file).",
+    )
     device: str = Field("default", description="Sound card device name (type alsa).")

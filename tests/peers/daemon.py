@@ -15,7 +15,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import wave
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from airchecks import frames
 from doubles.tasmota import TasmotaDouble
 
 from peers.mosquitto import Mosquitto, free_port
@@ -98,9 +98,8 @@ class StationDir:
     def airchecks(self) -> list[tuple[Path, int]]:
         """(path, frames) of every air-check recording."""
         out = []
-        for path in sorted((self.root / "var" / "aircheck").glob("*.wav")):
-            with wave.open(str(path)) as w:
-                out.append((path, w.getnframes()))
+        for path in sorted((self.root / "var" / "aircheck").glob("*.flac")):
+            out.append((path, frames(path)))
         return out
 
 
