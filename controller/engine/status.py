@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from controller.engine.faults import faults_summary
 from controller.planning.planner import airing_to_dict
 from controller.station.runner import AiringRunner
+from drivers.audio.file import FileOutput
+from drivers.audio.retention import GB
 
 if TYPE_CHECKING:
     from controller.engine.parts import EngineParts
@@ -22,7 +25,7 @@ def station_status(svc: EngineParts) -> dict[str, Any]:
         for a in station.airings(now, now + timedelta(days=2))
         if a.id not in station.runners and a.start >= now
     ]
-    return {
+    out: dict[str, Any] = {
         "station": cfg.station.name,
         "now": now.isoformat(timespec="seconds"),
         "timezone": cfg.station.timezone,
@@ -33,17 +36,20 @@ def station_status(svc: EngineParts) -> dict[str, Any]:
             {"id": z.id, "name": z.name, "relays": [_channel(svc, ref) for ref in z.relays]}
             for z in cfg.zones
         ],
-        "amplifiers": [_channel(svc, a.relay) for a in cfg.amplifiers],
+        "amplifiers": [_amplifier(svc, a.relay) for a in cfg.amplifiers],
         "devices": [_device(svc, device_id) for device_id in svc.relays],
         "displays": svc.rotator.status(),
         "mqtt": svc.mqtt.health() if svc.mqtt else None,
         "record": _record(svc),
+        "storage": _storage(svc),
         "faults": [
             {"at": at.astimezone(tz).isoformat(timespec="seconds"), "text": text}
             for at, text in svc.station.ctx.faults[-10:]
             if now - at < timedelta(days=1)
         ],
     }
+    out["faults_summary"] = faults_summary(out, silence_s=cfg.monitor.silence_s)  # the banner
+    return out
 
 
 def _record(svc: EngineParts) -> dict[str, Any]:
@@ -53,6 +59,29 @@ def _record(svc: EngineParts) -> dict[str, Any]:
         return {"ok": True, "fault": None}
     since = fault.since.astimezone(svc.loaded.config.station.tz).isoformat(timespec="seconds")
     return {"ok": False, "fault": fault.message, "since": since, "pending": fault.pending}
+
+
+def _storage(svc: EngineParts) -> dict[str, Any] | None:
+    """The air-check disk: free space and the budget; a `warning` (Chinese first) when low."""
+    if not isinstance(svc.output, FileOutput):
+        return None  # the output keeps no recordings (a sound card, null)
+    r = svc.output.store.report()
+    return {
+        "ok": r.warning is None,
+        "warning": r.warning,
+        "dir": str(r.dir),
+        "free_gb": _gb(r.free_bytes),
+        "total_gb": _gb(r.total_bytes),
+        "min_free_gb": _gb(r.min_free_bytes),
+        "recordings": r.recordings,
+        "recordings_gb": _gb(r.recordings_bytes),
+        "max_gb": _gb(r.max_bytes),
+        "keep_days": r.keep_days,
+    }
+
+
+def _gb(n: int | None) -> float | None:
+    return None if n is None else round(n / GB, 3)
 
 
 def _airing(runner: AiringRunner, tz: tzinfo) -> dict[str, Any]:
@@ -106,6 +135,12 @@ def _channel(svc: EngineParts, ref: str) -> dict[str, Any]:
     }
 
 
+def _amplifier(svc: EngineParts, ref: str) -> dict[str, Any]:
+    """A stage of the power chain; `failed`: why it did not switch on, while the chain is on."""
+    chain = svc.station.ctx.chain
+    return {**_channel(svc, ref), "failed": chain.failed.get(ref) if chain.powered else None}
+
+
 def _device(svc: EngineParts, device_id: str) -> dict[str, Any]:
     device = svc.relays[device_id]
     health = device.health()
@@ -114,6 +149,11 @@ def _device(svc: EngineParts, device_id: str) -> dict[str, Any]:
         "available": health.available,
         "last_error": health.last_error,
         "last_seen": health.last_seen.isoformat() if health.last_seen else None,
+        # Offline, not heard from since: an MQTT device's offline (LWT) message, a serial
+        # board's last good reply.
+        "offline_since": (
+            health.last_seen.isoformat() if health.available is False and health.last_seen else None
+        ),
         "channels": [
             {"channel": c, "state": device.status(c).state, "confirmed": device.status(c).confirmed}
             for c in range(1, device.channels + 1)
