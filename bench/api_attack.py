@@ -2,8 +2,10 @@
 relay with the file output, and one load at a time on 127.0.0.1 — 1,100 half-open connections,
 45 concurrent uploads of a tiny file of ten minutes of silence, 2,000 logins with forged
 X-Forwarded-For — plus a control run without load. Prints, per load, the medians over the
-runs of: airing start error (first frame − T), air-check lag (most the WAV fell behind wall
-time), and 停播 (POST /api/stop) latency under the load.
+runs of: airing start error (first frame − T), air-check lag (most the FLAC air-check fell
+behind wall time; it grows a FLAC frame, 4096 audio frames or 85 ms, at a time, so 85 ms of lag
+is the encoder's and only what lies beyond is the player's), and 停播 (POST /api/stop) latency
+under the load.
 Usage: .venv/bin/python bench/api_attack.py [--runs 3] [--only uploads]
 """
 
@@ -33,7 +35,7 @@ from peers.daemon import Daemon, StationDir, station_time, wait_until
 from controller.access.users import UserStore
 
 LEAD_S, LENGTH_S, STOP_AT_S = 8.0, 8.0, 5.0  # slot T = now + LEAD_S; 停播 at T + STOP_AT_S
-BYTES_PER_S = 48000 * 2 * 2  # the air-check WAV: 48 kHz, stereo, s16
+RATE = 48000  # the air-check's frames per second
 BOUNDARY = "bench-boundary"
 
 
@@ -153,7 +155,7 @@ def one_run(kind: str, audio: bytes) -> tuple[float, float, float]:
                 uploads(load, token, audio)
             elif kind == "logins":
                 logins(load)
-            samples = watch_aircheck(station.root / "var" / "aircheck", start)
+            sizes = watch_aircheck(station.root / "var" / "aircheck", start)
             began = time.monotonic()
             status = post(
                 station.api_port, "/api/stop", json.dumps({"reason": "bench"}).encode(),
@@ -164,26 +166,51 @@ def one_run(kind: str, audio: bytes) -> tuple[float, float, float]:
             load.stop()
             daemon.stop()
         rows = station.rows()
+        samples = frames_at(station.root / "var" / "aircheck", sizes)
     audio_start = datetime.fromisoformat(rows[0]["audio_start"]) if rows else None
     if audio_start is None:
         return float("nan"), float("nan"), stop_s
     start_err = (audio_start - start).total_seconds()
     first = audio_start.timestamp()
-    lag = max(((t - first) - size / BYTES_PER_S for t, size in samples if t > first), default=0)
+    lag = max(((t - first) - frames / RATE for t, frames in samples if t > first), default=0)
     return start_err, lag, stop_s
 
 
 def watch_aircheck(folder: Path, start: datetime) -> list[tuple[float, int]]:
-    """(wall time, WAV bytes) every 20 ms from T until T + STOP_AT_S."""
+    """(wall time, air-check bytes) every 20 ms from T until T + STOP_AT_S."""
     wait_until(start)
     samples = []
     end = start.timestamp() + STOP_AT_S
     while (now := time.time()) < end:
-        files = sorted(folder.glob("*.wav"))
+        files = sorted(folder.glob("*.flac"))
         if files:
-            samples.append((now, max(0, files[-1].stat().st_size - 44)))
+            samples.append((now, files[-1].stat().st_size))
         time.sleep(0.02)
     return samples
+
+
+def frames_at(folder: Path, sizes: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """(wall time, audio frames whole in the air-check's first bytes then), read from where
+    each FLAC frame of the finished file ends (ffmpeg's per-packet sizes)."""
+    files = sorted(folder.glob("*.flac"))
+    if not files:
+        return []
+    listing = subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(files[-1]), "-c", "copy",
+         "-f", "framecrc", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    packets = [line.split(",") for line in listing.splitlines() if not line.startswith("#")]
+    ends, upto, total = [], [], 0
+    for packet in packets:  # stream, dts, pts, duration, size, crc
+        total += int(packet[4])
+        ends.append(total)
+        upto.append(int(packet[2]) + int(packet[3]))
+    header = files[-1].stat().st_size - total
+    return [
+        (t, max((f for end, f in zip(ends, upto, strict=True) if header + end <= size), default=0))
+        for t, size in sizes
+    ]
 
 
 def main() -> int:
