@@ -94,6 +94,30 @@ def test_an_amplifier_that_does_not_confirm_fails_its_zones_unless_a_spare_stand
             assert row["reason"].startswith("功放 v:3 未确认开启 / amplifier v:3 not confirmed")
 
 
+def test_an_amplifier_confirmed_at_a_later_re_arm_is_late_not_failed(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    start = clock.now().astimezone(SH) + timedelta(seconds=5)
+    station = station_with(tmp_path, [{"relay": "v:3"}], [slot("午间", start, 4)])
+    config = station.root / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("slots:", "rearm_s: 1\n  slots:"))
+
+    async def scenario() -> None:
+        parts = build_engine(load_config(config), clock=clock)
+        relay = parts.relays["v"]
+        assert isinstance(relay, FakeRelay)
+        relay.failing_channels.add(3)  # the board does not answer at the switch-on...
+        await parts.start()
+        await clock.wait_wall(start + timedelta(seconds=0.5))
+        relay.failing_channels.discard(3)  # ... and does by the next re-arm
+        await clock.wait_wall(start + timedelta(seconds=5.5))
+        await parts.stop()
+
+    clock.run(scenario())
+    for row in station.rows():
+        assert row["outcome"] == "aired", row
+        assert "功放 v:3 迟开 / amplifier v:3 confirmed ON late" in row["reason"]
+
+
 @pytest.mark.parametrize(
     ("amplifier", "message"),
     [

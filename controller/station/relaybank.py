@@ -115,6 +115,7 @@ class PowerChain:
         # Stages that did not confirm ON (or a re-arm) since the chain last powered up: their
         # relay → why. Read by each airing on it when its record closes.
         self.failed: dict[str, str] = {}
+        self.late: set[str] = set()  # stages that failed, then confirmed ON at a re-arm
 
     @property
     def settle_s(self) -> float:
@@ -134,7 +135,7 @@ class PowerChain:
             if self._users > 1:
                 await self.rearm(deadman_s)
                 return
-            self.failed = {}
+            self.failed, self.late = {}, set()
             for stage in self._stages:
                 try:
                     await self._bank.switch(stage.relay, True, deadman_s)
@@ -154,6 +155,9 @@ class PowerChain:
             except RelayError as exc:
                 log.error("amplifier %s re-arm: %s", stage.relay, exc)
                 self.failed.setdefault(stage.relay, f"re-arm: {exc}")
+            else:  # confirmed on after all (the broker back, the board answering again)
+                if self.failed.pop(stage.relay, None) is not None:
+                    self.late.add(stage.relay)
 
     async def release(self) -> None:
         async with self._lock:
@@ -170,7 +174,9 @@ class PowerChain:
     def verdict(self, zones: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         """What the failed stages mean for an airing on `zones`: (zone → why it failed,
         notes for stages a confirmed spare stood in for)."""
-        return amplifier_verdict(self._stages, self.failed, zones)
+        broken, notes = amplifier_verdict(self._stages, self.failed, zones)
+        late = [f"功放 {r} 迟开 / amplifier {r} confirmed ON late" for r in sorted(self.late)]
+        return broken, notes + late
 
 
 def amplifier_verdict(
