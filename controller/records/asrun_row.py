@@ -18,6 +18,9 @@ OUTCOMES: tuple[Outcome, ...] = (
     "aired", "joined", "resumed", "cut", "preempted", "stopped", "blacked_out", "missed", "failed"
 )  # fmt: skip
 
+# The outcomes of a zone that aired its airing in full (the record's own word for "aired").
+FULL_AIRINGS = frozenset({"aired", "joined", "resumed"})
+
 COLUMNS = (
     "airing_id",
     "slot",

@@ -10,10 +10,11 @@ from datetime import date, datetime, tzinfo
 
 from controller.core.airing_id import AiringId
 from controller.core.stationtime import local_day
+from controller.records.asrun_row import FULL_AIRINGS
 from controller.records.asrun_store import AsRunRow
 
 AIRED_OUTCOMES = frozenset({"aired", "joined", "resumed", "cut", "preempted", "stopped"})
-FULL = frozenset({"aired", "joined", "resumed"})
+FULL = FULL_AIRINGS
 LOSS_KINDS = (
     "blacked_out", "missed", "failed", "cut", "preempted", "stopped", "aired", "joined", "open"
 )  # fmt: skip

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Literal
 
 from controller.core.airing_id import AiringId
-from controller.records.asrun_row import AsRunRow
+from controller.records.asrun_row import FULL_AIRINGS, AsRunRow
 
 AiringStateName = Literal[
     "scheduled", "waiting", "on_air", "aired", "aired_partly", "cut", "preempted", "stopped",
     "never_aired", "missed", "failed",
 ]  # fmt: skip
-AIRED_LIKE = frozenset({"aired", "joined", "resumed"})
+AIRED_LIKE = FULL_AIRINGS
 # When no zone aired, the one word for the airing: the first of these its zones have.
 _NOT_AIRED_ORDER = ("stopped", "preempted", "cut", "blacked_out", "failed", "missed")
 _AS_STATE: dict[str, AiringStateName] = {
