@@ -87,7 +87,11 @@ class Station:
 
 @pytest.fixture(scope="module")
 def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
-    st = Station(tmp_path_factory.mktemp("console"))
+    yield from running(Station(tmp_path_factory.mktemp("console")))
+
+
+def running(st: Station) -> Iterator[Station]:
+    """The station with its users, its daemon started; stopped after."""
     st.add_users()
     st.daemon.start()
     try:
@@ -162,6 +166,11 @@ class Console:
 @pytest.fixture
 def console(browser: Browser, station: Station) -> Iterator[Callable[..., Console]]:
     """`console(viewport=DESKTOP)` → a new logged-out console; its errors fail the test."""
+    yield from consoles(browser, station)
+
+
+def consoles(browser: Browser, station: Station) -> Iterator[Callable[..., Console]]:
+    """The `console` fixture's body, for a module's own station."""
     opened: list[Console] = []
 
     def make(viewport: ViewportSize = DESKTOP) -> Console:

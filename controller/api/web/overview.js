@@ -1,14 +1,16 @@
-// 总览: what is on air now with its countdown, each zone's relay and device health, the
-// screens, and the next seven days of the plan with blackouts marked (controls.js: the buttons;
-// airings.js: 手动插播 and the list of overrides).
+// 总览: what is on air now with its countdown, each zone's relay and device health, and the
+// next seven days of the plan with blackouts marked (faults.js: the fault banner on top;
+// devices.js: 设备状态 and LED 屏幕; controls.js: the buttons; airings.js: 手动插播 and the
+// list of overrides).
 
 import * as overrides from './airings.js';
 import { api, clipLabel, live, rememberClips, zoneNames } from './api.js';
 import * as controls from './controls.js';
+import { renderDevices, renderScreens } from './devices.js';
+import * as faults from './faults.js';
 import {
   $,
   PHASE,
-  SCREEN_MODE,
   SOURCE,
   badge,
   clear,
@@ -30,6 +32,7 @@ export function show() {
 }
 
 function render(status) {
+  faults.render(status);
   renderOnAir(status);
   renderZones(status);
   renderDevices(status);
@@ -149,71 +152,13 @@ function renderZones(status) {
           'div',
           { class: `health ${sick.length ? 'bad' : 'good'}` },
           sick.length
-            ? `设备异常：${sick.map((d) => `${d.id}${d.available === false ? ' 离线' : ''} ${d.last_error || ''}`.trim()).join('；')}`
+            ? `设备异常：${sick.map((d) => `${d.id} ${d.available === false ? '离线' : '最近出过错'}`).join('；')}`
             : '设备正常',
         ),
       ),
     );
   }
   if (!box.childNodes.length) box.append(el('p', { class: 'muted', text: '没有配置区域' }));
-}
-
-function renderDevices(status) {
-  const box = clear($('devices'));
-  const amps = status.amplifiers || [];
-  if (amps.length) {
-    box.append(
-      el(
-        'p',
-        { class: 'amps' },
-        '功放电源：',
-        amps.map((a, i) => badge(`${i + 1}号 ${a.state === 'on' ? '开' : a.state === 'off' ? '关' : '未知'}`, a.state === 'on' ? 'ok' : '')),
-      ),
-    );
-  }
-  for (const d of status.devices || []) {
-    const health =
-      d.available === true ? badge('在线', 'ok') : d.available === false ? badge('离线', 'danger') : badge('无法检测', '');
-    box.append(
-      el(
-        'div',
-        { class: 'device', dataset: { device: d.id } },
-        el('strong', { text: d.id }),
-        ' ',
-        health,
-        d.last_error ? el('p', { class: 'error', text: `最近错误：${d.last_error}` }) : null,
-        el(
-          'div',
-          { class: 'channels' },
-          (d.channels || []).map((c) =>
-            el('span', { class: `chip ${c.state}`, text: `${c.channel}:${c.state === 'on' ? '开' : c.state === 'off' ? '关' : '?'}` }),
-          ),
-        ),
-      ),
-    );
-  }
-  if (status.mqtt) {
-    box.append(
-      el('p', {}, '消息服务器（MQTT）：', status.mqtt.connected ? badge('已连接', 'ok') : badge('未连接', 'danger')),
-    );
-  }
-}
-
-function renderScreens(status) {
-  const box = clear($('screens'));
-  for (const s of status.displays || []) {
-    box.append(
-      el(
-        'div',
-        { class: `screen ${s.mode || ''}`, dataset: { display: s.id } },
-        el('div', {}, el('strong', { text: s.id }), ' ', badge(SCREEN_MODE[s.mode] || s.mode || '', s.mode === 'error' ? 'danger' : s.mode === 'message' ? 'warn' : 'info'),
-          s.available === false ? badge('离线', 'danger') : null),
-        el('p', { class: 'screen-text', text: s.text || (s.powered === false ? '（已关屏）' : '（无文字）') }),
-        s.last_error ? el('p', { class: 'error', text: `故障：${s.last_error}` }) : null,
-      ),
-    );
-  }
-  if (!box.childNodes.length) box.append(el('p', { class: 'muted', text: '没有配置 LED 屏幕' }));
 }
 
 // -- the next seven days -----------------------------------------------------------------------
