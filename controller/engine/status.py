@@ -70,7 +70,9 @@ def _storage(svc: EngineParts) -> dict[str, Any] | None:
         "ok": r.warning is None,
         "warning": r.warning,
         "dir": str(r.dir),
-        "free_gb": _gb(r.free_bytes),
+        # to 0.1 GB: an operator's figure, and one that does not move with every write (the
+        # console's event stream sends the status again only when something changed)
+        "free_gb": None if r.free_bytes is None else round(r.free_bytes / GB, 1),
         "total_gb": _gb(r.total_bytes),
         "min_free_gb": _gb(r.min_free_bytes),
         "recordings": r.recordings,
