@@ -26,7 +26,7 @@ from controller.core.clock import SystemClock, WaitingClock
 from controller.engine.parts import EngineParts, build_engine
 from controller.records.asrun_store import SHUTDOWN_MISSED, SHUTDOWN_STOPPED
 from controller.station.airing_tasks import AiringTasks
-from drivers.relays.base import ChannelStatus, DeviceHealth, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, PowerMeter, SwitchResult
 from drivers.relays.fake import FakeRelay
 
 
@@ -68,6 +68,9 @@ class SwallowingRelay:
 
     def health(self) -> DeviceHealth:
         return self.inner.health()
+
+    def power_meter(self) -> PowerMeter | None:
+        return self.inner.power_meter()
 
 
 def write_station(tmp: Path, start: datetime, seconds: float, rearm_s: float) -> StationDir:

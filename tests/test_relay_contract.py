@@ -186,3 +186,23 @@ def test_fake_records_commands_and_simulates_unconfirmed_channels() -> None:
         await relay.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_meter_reads_the_load_or_the_driver_says_it_cannot_tell(
+    rig: RelayRig, request: pytest.FixtureRequest
+) -> None:
+    """Only the MQTT drivers have a meter (the fake's is a test's to give); a reading is a
+    finite number of watts, or none in bounded time (the Shelly double meters nothing)."""
+    kind = request.node.callspec.params["rig"]
+
+    async def scenario() -> None:
+        async with rig(1) as relay:
+            meter = relay.power_meter()
+            assert (meter is not None) == (kind in ("tasmota", "shelly")), kind
+            if meter is not None:
+                began = time.monotonic()
+                reading = await meter.read_power(1)
+                assert time.monotonic() - began < 3.0
+                assert reading is None or (reading.channel, reading.watts) == (1, 0.0)
+
+    asyncio.run(scenario())

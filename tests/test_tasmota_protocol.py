@@ -235,4 +235,6 @@ def test_commands_and_subscriptions() -> None:
     assert CODEC.command("PowerOnState") == ("cmnd/east/PowerOnState", "")
     assert CODEC.command("PowerOnState", "0") == ("cmnd/east/PowerOnState", "0")
     # one stat/ wildcard level: RESULT, POWER<n> and (SetOption4 1) stat/<t>/<COMMAND>
-    assert CODEC.subscriptions(2) == ["stat/east/+", "tele/east/LWT", "tele/east/STATE"]
+    assert CODEC.subscriptions(2) == [
+        "stat/east/+", "tele/east/LWT", "tele/east/STATE", "tele/east/SENSOR"
+    ]  # fmt: skip

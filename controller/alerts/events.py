@@ -120,6 +120,11 @@ def disk_low(path: str, free_mb: float, min_free_mb: float, at: datetime) -> Ale
     return Alert("disk_low", path, "warning", text, at, f"disk:{path}")
 
 
+def disk_ok(path: str, free_mb: float, at: datetime) -> Alert:
+    text = f"磁盘空间已恢复：{path} 剩余 {free_mb:.0f} MB / disk has room again: {free_mb:.0f} MB"
+    return Alert("disk_low", path, "info", text, at, f"disk:{path}", clears=True)
+
+
 def daily_summary(day: str, text: str, at: datetime, worst: Severity) -> Alert:
     return Alert("daily_summary", day, worst, text[:MAX_TEXT], at, f"summary:{day}")
 

@@ -13,6 +13,7 @@ from typing import Any
 from controller.alerts.notifier import Notifier
 from controller.alerts.sources import (
     DeviceWatch,
+    DiskWatch,
     HasHealth,
     RelayObserver,
     outcome_observer,
@@ -30,6 +31,7 @@ class AlertService:
     notifier: Notifier
     watch: DeviceWatch
     summary: DailySummary | None
+    disk: DiskWatch | None = None  # set when the audio output keeps air-checks on a disk
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def relay_observer(self, inner: RelayObserver | None) -> RelayObserver:
@@ -44,6 +46,10 @@ class AlertService:
         if self.summary is not None:
             self.tasks.append(
                 asyncio.create_task(self._guarded(self.summary.run()), name="alerts summary")
+            )
+        if self.disk is not None:
+            self.tasks.append(
+                asyncio.create_task(self._guarded(self.disk.run()), name="alerts disk")
             )
 
     async def stop(self) -> None:

@@ -1,14 +1,17 @@
 """Where the engine's alerts come from: the relays' health (offline and back, with hysteresis),
-relay commands that failed, airings recorded missed or failed. Each source only reads what
-it is handed and calls `Notifier.notify`; none waits for anything on the air's path.
+relay commands that failed, airings recorded missed or failed, the air-check disk. Each source
+only reads what it is handed and calls `Notifier.notify`; none waits for anything on the air's
+path.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Protocol
 
+from controller.alerts import events
 from controller.alerts.events import relay_confirmed, relay_unconfirmed, slot_outcome
 from controller.alerts.notifier import Notifier
 from controller.alerts.policy import AvailabilityWatch
@@ -16,6 +19,7 @@ from drivers.relays.base import DeviceHealth
 
 log = logging.getLogger(__name__)
 WATCH_S = 1.0  # how often the devices' health is read (in memory: cheap)
+DISK_S = 60.0  # how often the air-check disk is looked at (one statvfs)
 RelayObserver = Callable[[str, str, float], None]
 
 
@@ -96,3 +100,49 @@ def outcome_observer(notifier: Notifier) -> Callable[[str, str, str], None]:
             notifier.notify(slot_outcome(airing_id, "failed", reason, notifier.clock.now()))
 
     return closed
+
+
+class DiskReport(Protocol):
+    """What DiskWatch needs of the air-check store's report (drivers/audio/retention.py)."""
+
+    @property
+    def low(self) -> bool: ...
+
+    @property
+    def dir(self) -> Path: ...
+
+    @property
+    def free_bytes(self) -> int | None: ...
+
+    @property
+    def min_free_bytes(self) -> int: ...
+
+
+class DiskWatch:
+    """Looks at the air-check disk every DISK_S: one alert when it is nearly full (the
+    notifier keeps it to one while it lasts), its all-clear when there is room again."""
+
+    def __init__(self, notifier: Notifier, report: Callable[[], DiskReport]) -> None:
+        self._n, self._report = notifier, report
+        self.low = False
+
+    async def run(self) -> None:
+        while True:
+            self.tick()
+            await self._n.clock.sleep(DISK_S)
+
+    def tick(self) -> None:
+        try:
+            r = self._report()
+        except Exception:  # statvfs of a folder that went away: said, and looked at again
+            log.exception("alerts: the air-check disk is unreadable")
+            return
+        if r.free_bytes is None:
+            return
+        now, free_mb = self._n.clock.now(), r.free_bytes / 1e6
+        if r.low:
+            self.low = True
+            self._n.notify(events.disk_low(str(r.dir), free_mb, r.min_free_bytes / 1e6, now))
+        elif self.low:
+            self.low = False
+            self._n.notify(events.disk_ok(str(r.dir), free_mb, now))

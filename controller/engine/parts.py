@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from controller.alerts.service import AlertService, build_alerts
+from controller.alerts.sources import DiskWatch
 from controller.config import LoadedConfig
 from controller.core.clock import Clock, SystemClock
 from controller.media.library import MediaLibrary
@@ -28,6 +29,7 @@ from controller.station.relaybank import PowerChain, RelayBank, RelayObserver
 from controller.station.station import Station
 from controller.station.waker import Waker
 from drivers.audio.base import AudioOutput, PcmFormat
+from drivers.audio.file import FileOutput
 from drivers.audio.registry import build_output
 from drivers.displays.base import Display
 from drivers.displays.registry import build_display
@@ -102,6 +104,8 @@ def build_engine(
     chain = PowerChain(bank, cfg.amplifiers, clock)
     fmt = PcmFormat(cfg.audio.sample_rate, cfg.audio.channels)
     output = build_output(cfg.audio.output)
+    if isinstance(output, FileOutput):  # the air-check disk: an alert when it is nearly full
+        alerts.disk = DiskWatch(alerts.notifier, output.store.report)
     decoder = ClipDecoder(fmt)
 
     def new_player(on_event: Callable[[PlayerEvent], None]) -> Player:

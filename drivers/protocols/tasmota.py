@@ -140,7 +140,8 @@ class TasmotaCodec:
         """Topics to subscribe to. Every stat/ level: replies come on `RESULT`, or with
         `SetOption4 1` on `stat/<t>/<COMMAND>`, and POWER<n> changes on their own level."""
         del channels  # one wildcard level covers any number of relays
-        return [self.topics.stat("+"), self.topics.tele("LWT"), self.topics.tele("STATE")]
+        telemetry = [self.topics.tele(name) for name in ("LWT", "STATE", "SENSOR")]
+        return [self.topics.stat("+"), *telemetry]  # SENSOR: energy monitoring (power.py)
 
     def power(self, channel: int, on: bool) -> tuple[str, str]:
         return self.topics.command(f"POWER{channel}"), "ON" if on else "OFF"
@@ -190,7 +191,7 @@ def _on_off(value: Any) -> bool | None:
 def _json_events(text: str, *, reply: bool) -> list[TasmotaEvent]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return []
     if not isinstance(data, dict):
         return []

@@ -49,6 +49,25 @@ class DeviceHealth:
     last_seen: datetime | None
 
 
+@dataclass(frozen=True)
+class PowerReading:
+    """What a relay's meter said a channel's load draws, in watts, received `at` (UTC)."""
+
+    channel: int
+    watts: float
+    at: datetime
+
+
+class PowerMeter(Protocol):
+    """A relay that measures what its channels' loads draw (Tasmota energy monitoring,
+    Shelly apower): the amplifier behind a zone's relay is really on and driving speakers."""
+
+    async def read_power(self, channel: int) -> PowerReading | None:
+        """Ask the device what `channel` draws now; its answer, or None when none came within
+        the driver's confirm timeout (or the device cannot be reached). Never raises for a
+        reading that did not come."""
+
+
 class RelayDevice(Protocol):
     """A relay board or smart switch. Every method is safe to call from the event loop."""
 
@@ -76,3 +95,6 @@ class RelayDevice(Protocol):
     def status(self, channel: int) -> ChannelStatus: ...
 
     def health(self) -> DeviceHealth: ...
+
+    def power_meter(self) -> PowerMeter | None:
+        """The device's power meter, or None: this device cannot tell what its load draws."""

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import ChannelStatus, DeviceHealth, PowerReading, RelayError, SwitchResult
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.settings.devices import FakeRelayConfig
@@ -28,13 +28,17 @@ class FakeRelay(Configured[FakeRelayConfig]):
     """A board needing no hardware. Like Tasmota's PulseTime, a dead-man setting is remembered per
     channel: every later ON restarts it until a new `deadman_s` (0 disables) replaces it.
 
-    Tests may put channels in `failing_channels` to make their switches go unconfirmed.
+    Tests may put channels in `failing_channels` to make their switches go unconfirmed, and
+    give the board a simulated meter: `load_w[channel]` watts drawn while the channel is ON
+    (0 when OFF; None, the default, is no meter), `meter_silent` for one that never answers.
     """
 
     def __init__(self, cfg: FakeRelayConfig) -> None:
         super().__init__(cfg)
         self.commands: list[FakeCommand] = []
         self.failing_channels: set[int] = set()
+        self.load_w: dict[int, float] | None = None
+        self.meter_silent = False
         created = datetime.now(UTC)
         self._state: dict[int, tuple[bool, datetime]] = {
             ch: (False, created) for ch in range(1, cfg.channels + 1)
@@ -85,6 +89,17 @@ class FakeRelay(Configured[FakeRelayConfig]):
 
     def health(self) -> DeviceHealth:
         return DeviceHealth(True, self._last_error, self._last_seen)
+
+    def power_meter(self) -> FakeRelay | None:  # itself: a PowerMeter while it has a load
+        return self if self.load_w is not None else None
+
+    async def read_power(self, channel: int) -> PowerReading | None:
+        self._check_channel(channel)
+        if self.meter_silent:
+            await asyncio.get_running_loop().create_future()  # never answers: the caller bounds it
+        on = self._state[channel][0]
+        watts = (self.load_w or {}).get(channel, 0.0) if on else 0.0
+        return PowerReading(channel, watts, datetime.now(UTC))
 
     def _apply(self, channel: int, on: bool) -> None:
         if self._state[channel][0] != on:

@@ -6,7 +6,13 @@ import logging
 from datetime import UTC, datetime
 
 from drivers.protocols.lcus import encode
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import (
+    ChannelStatus,
+    DeviceHealth,
+    PowerMeter,
+    RelayError,
+    SwitchResult,
+)
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.settings.devices import LcusRelayConfig
@@ -80,6 +86,9 @@ class LcusRelay(Configured[LcusRelayConfig]):
     def health(self) -> DeviceHealth:
         """available: False when the port cannot be opened or written, else None (unknowable)."""
         return DeviceHealth(self._port_ok, self._last_error, None)
+
+    def power_meter(self) -> PowerMeter | None:
+        return None  # a relay board with no meter: it cannot tell what the amplifier draws
 
     def _check_channel(self, channel: int) -> None:
         check_channel(self._cfg.id, channel, self._cfg.channels)

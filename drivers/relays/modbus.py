@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 
 from drivers.protocols.modbus import Request, silent_interval_s
 from drivers.protocols.modbus_boards import PROFILES, BoardProfile
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import (
+    ChannelStatus,
+    DeviceHealth,
+    PowerMeter,
+    RelayError,
+    SwitchResult,
+)
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import check_channel
 from drivers.relays.modbus_link import ModbusLink, ModbusRefused
@@ -121,6 +127,9 @@ class ModbusRelay(Configured[ModbusRtuRelayConfig]):
 
     def health(self) -> DeviceHealth:
         return DeviceHealth(self._link.available, self._last_error, self._link.last_seen)
+
+    def power_meter(self) -> PowerMeter | None:
+        return None  # a relay board with no meter: it cannot tell what the amplifier draws
 
     def _switch_request(
         self, channel: int, on: bool, deadman_s: float | None

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 
-from drivers.relays.base import ChannelStatus, DeviceHealth, RelayError, SwitchResult
+from drivers.relays.base import (
+    ChannelStatus,
+    DeviceHealth,
+    PowerMeter,
+    PowerReading,
+    RelayError,
+    SwitchResult,
+)
 from drivers.relays.common import Configured, known_status
 from drivers.relays.errors import (
     MQTT_LOST,
@@ -25,6 +32,7 @@ from drivers.relays.errors import (
     say,
     settings_refusal,
 )
+from drivers.relays.power_readings import PowerReadings
 from drivers.relays.probe_base import DeviceProbe, ProbeConfig
 from drivers.transports.mqtt import MqttConnection, MqttUnavailable
 
@@ -69,6 +77,7 @@ class MqttRelay(Configured[Config], ABC, Generic[Config, Probe, Plan]):
         self._last_seen: datetime | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._online_listeners: list[Callable[[], None]] = []
+        self._power = PowerReadings(cfg.channels)
 
     async def start(self) -> None:
         """Subscribe to the device's replies, reports and online message. Switches nothing; the
@@ -134,6 +143,22 @@ class MqttRelay(Configured[Config], ABC, Generic[Config, Probe, Plan]):
         error = say(*fault) if fault is not None else self._last_error
         return DeviceHealth(available, error, self._last_seen)
 
+    def power_meter(self) -> PowerMeter | None:
+        return self  # whether a reading ever comes depends on the device's hardware
+
+    def power_seen(self, channel: int) -> PowerReading | None:
+        """The last reading the device gave for `channel` (an answer or a report of its own)."""
+        return self._power.latest(channel)
+
+    async def read_power(self, channel: int) -> PowerReading | None:
+        """Ask the device for `channel`'s power; None when no answer came in time."""
+        check_channel(self._cfg.id, channel, self._cfg.channels)
+        if self._available is False:
+            return None
+        return await self._power.next(
+            channel, lambda: self._ask_power(channel), self._cfg.confirm_timeout_s
+        )
+
     # --- the protocol ----------------------------------------------------------------------
 
     @abstractmethod
@@ -156,6 +181,10 @@ class MqttRelay(Configured[Config], ABC, Generic[Config, Probe, Plan]):
     @abstractmethod
     def _unconfirmed(self, channel: int, on: bool, attempts: int, reason: str) -> RelayError:
         """The error when every attempt missed, the last for `reason`."""
+
+    @abstractmethod
+    def _ask_power(self, channel: int) -> None:
+        """Publish the device's query for `channel`'s power (MqttUnavailable: not sent)."""
 
     def _deadman_fault(self, channel: int) -> Words | None:
         """Why this channel's dead-man cannot work on this device as it is set up (None: it can)."""
@@ -203,6 +232,7 @@ class MqttRelay(Configured[Config], ABC, Generic[Config, Probe, Plan]):
             self._probe.restart()  # reset, reflashed or reconfigured while away: read it again
         else:
             self._state.clear()  # it may come back in another state (PowerOnState): ask again
+            self._power.forget()
             self._probe.forget()
 
     def _observe(self, channel: int, on: bool, at: datetime, source: str | None) -> None:

@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 from drivers.protocols import shelly as rpc
+from drivers.protocols.power import load, shelly_apower, shelly_notified
 from drivers.relays.base import RelayDevice, RelayError
 from drivers.relays.errors import BadTopic, DeadmanNotConfirmed, MqttRequired, NotConfirmed
 from drivers.relays.mqtt_relay import MqttRelay, RequestRefused, now
@@ -118,8 +119,19 @@ class ShellyRelay(MqttRelay[ShellyRelayConfig, ShellyProbe, float | None]):
             raise RequestRefused(f"{reply.code}: {reply.message}")
         return reply
 
+    def _ask_power(self, channel: int) -> None:
+        """Switch.GetStatus: its `apower` (Switch docs, Status) comes back with the answer."""
+        request = self._codec.switch_get_status(channel)
+        self._mqtt.publish(request.topic, request.payload, qos=1, retain=False)
+
     def _absorb(self, topic: str, payload: bytes, at: datetime) -> None:
+        if topic == self._codec.events_topic:
+            self._power.seen(shelly_notified(load(payload)), at)
+        elif topic.startswith(f"{self._codec.topic_prefix}/status/switch:"):
+            self._power.seen(shelly_apower(load(payload)), at)
         for event in self._codec.parse(topic, payload):
+            if isinstance(event, rpc.RpcResult):
+                self._power.seen(shelly_apower(event.result), at)  # a GetStatus answer
             if isinstance(event, rpc.Availability):
                 self._on_availability(event.online, at)
             elif isinstance(event, rpc.SwitchReport):

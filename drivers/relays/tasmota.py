@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+from drivers.protocols.power import load, tasmota_power
 from drivers.protocols.tasmota import (
     Availability,
     PowerState,
@@ -121,7 +122,15 @@ class TasmotaRelay(MqttRelay[TasmotaRelayConfig, SettingsProbe, int | None]):
     def _publish(self, topic: str, payload: str) -> None:
         self._mqtt.publish(topic, payload, qos=1, retain=False)
 
+    def _ask_power(self, channel: int) -> None:
+        """`Status 8` (Commands docs, Management): StatusSNS, with ENERGY on a metering device."""
+        self._publish(*self._codec.command("Status", "8"))
+
     def _absorb(self, topic: str, payload: bytes, at: datetime) -> None:
+        where = self._codec.topics.split(topic)
+        if where in (("tele", "SENSOR"), ("stat", "STATUS8")):
+            section = "StatusSNS" if where == ("stat", "STATUS8") else None
+            self._power.seen(tasmota_power(load(payload), section), at)
         for event in self._codec.parse(topic, payload):
             if isinstance(event, Availability):
                 self._on_availability(event.online, at)

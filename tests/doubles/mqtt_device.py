@@ -95,6 +95,12 @@ class MqttDevice:
         client.publish(*self._birth(), qos=1, retain=True)
         self._online.set()
 
+    def send_raw(self, topic: str, payload: str | bytes) -> None:
+        """Publish anything as this device would (a broken or hostile payload)."""
+        client = self._client
+        if client is not None:
+            client.publish(topic, payload, qos=1, retain=False)
+
     def _publish(self, topic: str, payload: str) -> None:
         client = self._client
         if client is not None:

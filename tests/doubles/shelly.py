@@ -44,6 +44,10 @@ class ShellyDouble(MqttDevice):
     while a timer runs keeps the old one), `go_offline()`. `config[sid]` is each switch's
     Switch.GetConfig (auto_on really switches back ON); `clock_offset_s` moves the device's clock
     (Sys.GetStatus unixtime, timer_started_at) away from ours, `clock_synced=False` nulls it.
+    A PM model (`metering`; off by default, the frames of a switch without a meter) measures
+    `apower` (Switch docs, Status): `load_w[sid]` watts while switch sid is ON, 0 while OFF or
+    when sid is in `dead_loads` (its amplifier is dead); a change of output is followed by a
+    NotifyStatus carrying the new apower.
     """
 
     def __init__(
@@ -65,6 +69,9 @@ class ShellyDouble(MqttDevice):
         self.clock_offset_s = 0.0
         self.clock_synced = True
         self.config = {sid: default_config(sid) for sid in range(channels)}
+        self.metering = False
+        self.load_w = dict.fromkeys(range(channels), 0.0)
+        self.dead_loads: set[int] = set()
         self.requests: list[ReceivedRequest] = []
         self._output = dict.fromkeys(range(channels), False)  # by switch id: switch:0 ...
         self._timers: dict[int, _Timer] = {}
@@ -114,6 +121,16 @@ class ShellyDouble(MqttDevice):
             self._cancel_timer(switch_id)
             self._output[switch_id] = not self._output[switch_id]
             self._notify(switch_id, {"output": self._output[switch_id]}, "button")
+
+    def draw_w(self, switch_id: int = 0) -> float:
+        with self._lock:
+            on = self._output[switch_id] and switch_id not in self.dead_loads
+            return float(self.load_w.get(switch_id, 0.0)) if on else 0.0
+
+    def report_power(self, switch_id: int = 0) -> None:
+        """NotifyStatus with the switch's apower alone, as the device sends a change of it."""
+        if self.metering:
+            self._notify(switch_id, {"apower": self.draw_w(switch_id)}, None)
 
     # --- paho thread ---------------------------------------------------------------------------
 
@@ -181,6 +198,8 @@ class ShellyDouble(MqttDevice):
                 self._arm_timer(sid, float(self.config[sid]["auto_on_delay"]))
             if change:
                 self._notify(sid, change, "MQTT")
+            if on != was_on:
+                self.report_power(sid)
         self._answer(src, rid, "result", {"was_on": was_on})
 
     def _status(self, sid: int) -> dict[str, Any]:
@@ -188,6 +207,11 @@ class ShellyDouble(MqttDevice):
         timer = self._timers.get(sid)
         if timer is not None:
             body |= {"timer_started_at": timer.started_at, "timer_duration": timer.duration}
+        if self.metering:
+            watts = self.draw_w(sid)
+            body |= {"apower": watts, "voltage": 230.1, "current": round(watts / 230.1, 3),
+                     "aenergy": {"total": 12.345, "by_minute": [0.0, 0.0, 0.0],
+                                 "minute_ts": int(self._clock())}}  # fmt: skip
         return body | {"temperature": {"tC": 41.2, "tF": 106.2}}
 
     def _arm_timer(self, sid: int, seconds: float) -> dict[str, Any]:
@@ -220,8 +244,8 @@ class ShellyDouble(MqttDevice):
     def _error(self, dst: str, rid: Any, code: int, message: str) -> None:
         self._answer(dst, rid, "error", {"code": code, "message": message})
 
-    def _notify(self, sid: int, change: dict[str, Any], source: str) -> None:
-        body = {"id": sid, **change, "source": source}
+    def _notify(self, sid: int, change: dict[str, Any], source: str | None) -> None:
+        body = {"id": sid, **change, **({"source": source} if source else {})}
         frame = {
             "src": self.device_id,
             "dst": f"{self.topic_prefix}/events",

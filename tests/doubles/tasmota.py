@@ -73,6 +73,16 @@ class TasmotaDouble(MqttDevice):
 
     # --- what tests look at -------------------------------------------------------------------
 
+    @property
+    def load_w(self) -> dict[int, float]:
+        """Watts relay n's load draws while ON (the firmware's energy monitoring reads them)."""
+        return self.firmware.load_w
+
+    @property
+    def dead_loads(self) -> set[int]:
+        """Relays whose amplifier is dead: ON, drawing nothing."""
+        return self.firmware.dead_loads
+
     def power(self, channel: int = 1) -> bool:
         with self._lock:
             return self.firmware.power[channel]
@@ -106,6 +116,12 @@ class TasmotaDouble(MqttDevice):
         with self._lock:
             body = {"Uptime": "0T00:01:00", **self.firmware.power_json()}
         self._publish(self.topic_for("tele", "STATE"), json.dumps(body))
+
+    def publish_sensor(self) -> None:
+        """Telemetry as every TelePeriod: `tele/<t>/SENSOR` (ENERGY with energy monitoring)."""
+        with self._lock:
+            body = self.firmware.sensors()
+        self._publish(self.topic_for("tele", "SENSOR"), json.dumps(body))
 
     # --- paho thread ---------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class Firmware:
     RESULT. `setoption26`: POWER1 even on a single relay. `setoption90`: no plain-text POWER
     messages. `interlock`: at most one relay ON (one group of all relays).
     `pulsetime_ignored`: answers PulseTime with the old Set and keeps it (a firmware fault).
+    `energy`: energy monitoring hardware (docs "Power Monitoring"): `load_w[n]` watts drawn
+    while relay n is ON, 0 while OFF or when n is in `dead_loads` (its amplifier is dead).
     """
 
     channels: int
@@ -53,12 +55,16 @@ class Firmware:
     setoption90: bool = False
     interlock: bool = False
     pulsetime_ignored: bool = False
+    energy: bool = True
     power: dict[int, bool] = field(default_factory=dict)
+    load_w: dict[int, float] = field(default_factory=dict)
+    dead_loads: set[int] = field(default_factory=set)
     pulsetime: dict[int, int] = field(default_factory=dict)  # by timer 1..pulse_timers
     _ends: dict[int, float] = field(default_factory=dict)  # running timers by timer index
 
     def __post_init__(self) -> None:
         self.power = dict.fromkeys(range(1, self.channels + 1), False)
+        self.load_w = dict.fromkeys(range(1, self.channels + 1), 0.0)
         self.pulsetime = dict.fromkeys(range(1, self.pulse_timers + 1), 0)
 
     def timer_of(self, channel: int) -> int:
@@ -85,6 +91,8 @@ class Firmware:
             return self._interlock(word)
         if upper == "STATE":
             return [self._reply(upper, self.power_json())]
+        if upper == "STATUS" and word == "8":  # answered on its own topic, whatever SetOption4
+            return [Out("stat", "STATUS8", json.dumps({"StatusSNS": self.sensors()}), True)]
         return [self._reply("COMMAND", {"Command": "Unknown"})]
 
     def switch(self, channel: int, on: bool, *, reply: bool) -> list[Out]:
@@ -114,6 +122,25 @@ class Firmware:
 
     def power_json(self) -> dict[str, str]:
         return {self.power_key(i): "ON" if on else "OFF" for i, on in self.power.items()}
+
+    def draw_w(self, channel: int) -> float:
+        on = self.power[channel] and channel not in self.dead_loads
+        return float(self.load_w.get(channel, 0.0)) if on else 0.0
+
+    def sensors(self) -> dict[str, object]:
+        """The sensor object of tele/<t>/SENSOR and of StatusSNS, as the docs show it: ENERGY
+        with one Power figure, or a list of them on a device metering each channel."""
+        body: dict[str, object] = {"Time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if self.energy:
+            draws = [self.draw_w(ch) for ch in self.power]
+            watts = sum(draws)
+            body["ENERGY"] = {
+                "TotalStartTime": "2026-01-01T00:00:00", "Total": 1.234, "Yesterday": 0.1,
+                "Today": 0.05, "Power": draws if self.channels > 1 else draws[0],
+                "ApparentPower": watts, "ReactivePower": 0, "Factor": 1.0, "Voltage": 230,
+                "Current": round(watts / 230, 3),
+            }  # fmt: skip
+        return body
 
     def _power_cmd(self, index: int | None, word: str) -> list[Out]:
         if index is None:
