@@ -99,7 +99,13 @@ def test_an_airing_that_waited_out_its_window_never_aired(
     op = {"Authorization": f"Bearer {tokens['operator']}"}
     first = manual(client, op, duration_s=8)
     second = manual(client, op, duration_s=3)  # same priority: it waits behind the first
-    me.pause(14.0)
+    me.pause(3.0)
+    waiting = {o["id"]: o for o in client.get("/api/airings", headers=op).json()}[second["id"]]
+    assert waiting["state"] == "waiting", waiting
+    assert waiting["aired"]["reason"] == (
+        f"排在 {first['airing_id']} 之后 / waiting behind {first['airing_id']}"
+    )  # why, and behind what
+    me.pause(11.0)
     states = {o["id"]: o for o in client.get("/api/airings", headers=op).json()}
     assert states[first["id"]]["state"] == "aired", states[first["id"]]
     assert states[second["id"]]["state"] == "never_aired", states[second["id"]]

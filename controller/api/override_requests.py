@@ -79,6 +79,7 @@ def view_of(svc: Services, o: Override, states: AiringStates | None = None) -> A
     return airing_view(
         rows, now=svc.clock.now(), end=o.end, on_air=o.airing_id in states.on_air,
         waiting=o.state == "active" and o.airing_id in states.waiting,
+        behind=sorted(states.on_air - {o.airing_id}),
     )  # fmt: skip
 
 

@@ -57,14 +57,18 @@ class AiringView:
 
 
 def airing_view(
-    rows: Sequence[AsRunRow], *, now: datetime, end: datetime, on_air: bool, waiting: bool
+    rows: Sequence[AsRunRow], *, now: datetime, end: datetime, on_air: bool, waiting: bool,
+    behind: Sequence[str] = (),
 ) -> AiringView:
     """The state of one airing from `rows` (all its segments' rows), the engine's answer
-    (`on_air`, `waiting`) and whether its window (`end`) has closed by `now`."""
+    (`on_air`, `waiting`, and while it waits the airings on air it waits `behind`) and whether
+    its window (`end`) has closed by `now`."""
     if on_air or any(r.outcome is None for r in rows):
         return _view("on_air")
     if waiting:
-        return _view("waiting")
+        ahead = "、".join(behind)
+        why = f"排在 {ahead} 之后 / waiting behind {', '.join(behind)}" if behind else ""
+        return _view("waiting", (), why)
     if not rows:
         return _view("scheduled" if now < end else "never_aired")
     final = _final_by_zone(rows)
