@@ -281,7 +281,7 @@ function item(o) {
     el('p', { class: 'override-when', text: whenOf(o) }),
     el('p', { text: `区域：${zoneSummary(o.zones)} · ${priorityLabel(o.priority)}` }),
     el('p', { class: 'muted', text: `下达：${o.created_by}${o.reason ? ` · 原因：${o.reason}` : ''}` }),
-    ACTIVE.has(o.state) ? null : airedNote(o),
+    o.state === 'waiting' || !ACTIVE.has(o.state) ? airedNote(o) : null,
     emergency && o.identifier ? el('p', { class: 'muted small', text: `警报编号：${o.identifier}` }) : null,
     ended
       ? el('p', {
