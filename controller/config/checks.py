@@ -48,6 +48,11 @@ def check_relay_channels(config: Config, at: Locator) -> list[str]:
         for j, ref in enumerate(zone.relays)
     ]
     refs += [(("amplifiers", i, "relay"), amp.relay) for i, amp in enumerate(config.amplifiers)]
+    refs += [
+        (("zones", i, "power", "relay"), zone.power.relay)
+        for i, zone in enumerate(config.zones)
+        if zone.power is not None and zone.power.relay is not None
+    ]
     errors = []
     for path, ref in refs:
         device, _, channel = ref.rpartition(":")
@@ -58,6 +63,29 @@ def check_relay_channels(config: Config, at: Locator) -> list[str]:
         elif not 1 <= int(channel) <= channels[device]:
             reason = f"relay {device!r} has channels 1..{channels[device]}, not {channel}"
             errors.append(at.error(path, reason))
+    return errors
+
+
+# Relay types whose driver reads power (drivers/relays: power_meter); `fake` simulates one.
+METERED_TYPES = frozenset({"tasmota", "shelly", "fake"})
+
+
+def check_power_meters(config: Config, at: Locator) -> list[str]:
+    """A zone's power check reads a relay that can meter: not a Modbus board, not an LCUS."""
+    types = {r.id: r.type for r in config.relays}
+    errors = []
+    for i, zone in enumerate(config.zones):
+        if zone.power is None:
+            continue
+        ref = zone.power.relay or zone.relays[0]
+        kind = types.get(ref.rpartition(":")[0])
+        if kind is not None and kind not in METERED_TYPES:
+            path: KeyPath = ("zones", i, "power", *(["relay"] if zone.power.relay else []))
+            errors.append(at.error(path, (
+                f"继电器 {ref!r}（{kind}）无法测量功率，请指定带电量计量的 Tasmota 或 Shelly 通道 /"
+                f" relay {ref!r} ({kind}) cannot measure power: name a Tasmota with energy "
+                "monitoring or a Shelly PM channel"
+            )))  # fmt: skip
     return errors
 
 
@@ -200,6 +228,7 @@ CHECKS: tuple[Callable[[Config, Locator], list[str]], ...] = (
     check_relay_channels,
     check_zone_references,
     check_spares,
+    check_power_meters,
     check_blackout_order,
     check_slot_lengths,
     check_slot_overlaps,

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 
 from controller.config.alerts import AlertsConfig
 from controller.config.monitor import MonitorConfig
+from controller.config.power import PowerCheckConfig
 from drivers.settings.devices import DisplayConfig, RelayConfig
 from drivers.settings.links import AudioOutputConfig, MqttConfig
 from drivers.settings.section import Section
@@ -141,6 +142,9 @@ class ZoneConfig(Section):
     id: str = Field(description="Zone id used by slots and blackouts.")
     name: str = Field(description="Name operators see, e.g. 东村.")
     relays: list[str] = Field(min_length=1, description='Relay channels, as "device:channel".')
+    power: PowerCheckConfig | None = Field(
+        None, description="Confirm airings by the amplifier's power draw, where a meter can tell."
+    )
 
 
 class AmplifierConfig(Section):

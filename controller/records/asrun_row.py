@@ -47,6 +47,9 @@ COLUMNS = (
     "silence_s",
     "clipped_s",
     "dead_air",
+    "audio_confirmed",
+    "power_w",
+    "power_reason",
 )
 # The columns that hold an instant: stored in the one form, shown in the station's zone.
 TIMES = frozenset(
@@ -84,6 +87,12 @@ class AsRunRow:
     silence_s: float = 0.0  # dead air: seconds of silence inside clips beyond monitor.silence_s
     clipped_s: float = 0.0
     dead_air: bool = False  # there was dead air (the flag the record is searched by)
+    # The amplifier's power draw (zones[].power): None when the zone has no check (or the
+    # audio never started), else whether min_w was seen within within_s of the audio's start;
+    # power_w the most seen in that window, power_reason why it was not confirmed.
+    audio_confirmed: bool | None = None
+    power_w: float | None = None
+    power_reason: str = ""
 
     def to_dict(self, tz: tzinfo) -> dict[str, Any]:
         """JSON-ready, every time in the station's zone `tz` (one offset per column)."""
@@ -106,5 +115,7 @@ def from_db(r: sqlite3.Row) -> AsRunRow:
     fields = dict(r)
     for name in TIMES:
         fields[name] = from_stored_or_none(fields[name])
-    flags = {"exercise": bool(r["exercise"]), "dead_air": bool(r["dead_air"])}
+    confirmed = None if r["audio_confirmed"] is None else bool(r["audio_confirmed"])
+    flags = {"exercise": bool(r["exercise"]), "dead_air": bool(r["dead_air"]),
+             "audio_confirmed": confirmed}  # fmt: skip
     return AsRunRow(**{**fields, "clips": json.loads(r["clips"]), **flags})

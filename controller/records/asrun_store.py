@@ -62,6 +62,9 @@ _ADDED = {
     "silence_s": "REAL NOT NULL DEFAULT 0",  # dead air, in seconds (monitor.silence_s)
     "clipped_s": "REAL NOT NULL DEFAULT 0",
     "dead_air": "INTEGER NOT NULL DEFAULT 0",
+    "audio_confirmed": "INTEGER",  # NULL: no power check; 1 confirmed by the draw; 0 not
+    "power_w": "REAL",  # the most the meter read within the check's window (NULL: none)
+    "power_reason": "TEXT NOT NULL DEFAULT ''",  # why the draw did not confirm it
 }
 
 

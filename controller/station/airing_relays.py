@@ -9,6 +9,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from controller.core.clock import WaitingClock
@@ -16,6 +17,7 @@ from controller.planning.planner import Airing, ZonePlan
 from controller.station.airing_tasks import AiringTasks
 from controller.station.late_zones import LateZones
 from controller.station.live import AiringState, RunnerContext, ZoneLive, record_switch
+from controller.station.power_check import checked_zones, watch_power
 from controller.station.relaybank import ZoneSwitch
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class AiringRelays:
             else:
                 zone.on_air = True
                 live.append(zone)
+        for zone in checked_zones(live):  # the amplifier's draw confirms the audio (power_check)
+            self._tasks.spawn(partial(watch_power, runner, zone), f"power {a.id} {zone.zone.id}")
         return live
 
     async def switch_off(self, zones: list[ZoneLive], handed: set[str] | None = None) -> None:
