@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         for message in exc.messages:
             print(message, file=sys.stderr)
         print(f"配置有误，拒绝启动 / invalid config, not starting: {args.config}", file=sys.stderr)
+        if args.command == "run":  # the station stays silent: the people on duty must know
+            from controller.alerts.refused import tell_refused
+            from controller.core.clock import SystemClock
+
+            tell_refused(args.config, exc.messages, SystemClock().now())
         return 2
     if args.command == "run":
         return _run(loaded, args.config, args.new_database, args.single_process)

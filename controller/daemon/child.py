@@ -7,7 +7,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from controller.alerts.refused import tell_refused
 from controller.config import ConfigError, LoadedConfig, load_config
+from controller.core.clock import SystemClock
 from controller.core.logs import configure_logging, log_to_file
 from controller.daemon.lifeline import tie_to
 
@@ -27,6 +29,8 @@ def start_child(process: str, argv: list[str] | None) -> LoadedConfig | None:
         loaded = load_config(args.config)
     except ConfigError as exc:
         log_invalid(process, exc)
+        if process == "engine":  # the one child that tells: the API refuses the same file
+            tell_refused(args.config, exc.messages, SystemClock().now())
         return None
     station = loaded.config.station
     log_to_file(station.data_dir / "log", process, station.tz)
