@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -12,9 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from media_files import sine
 
 from controller.core.clock import SystemClock
-from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.decode import ClipDecoder
 from controller.playout.player import Player, PlayerEvent, Program
 from drivers.audio.base import AudioOutput, PcmFormat
 from drivers.audio.file import FileOutput
@@ -27,21 +29,7 @@ def make_clips(folder: Path) -> list[Path]:
     clips = []
     for name, freq in (("a.wav", 440), ("b.mp3", 660)):
         clips.append(folder / name)
-        subprocess.run(
-            [
-                find_ffmpeg(),
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency={freq}:duration=0.4",
-                str(folder / name),
-            ],
-            check=True,
-        )
+        sine(folder / name, freq, 0.4, 44100)
     return clips
 
 

@@ -40,6 +40,13 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(argv, check=True)
 
 
+def sine(path: Path, freq: float, seconds: float, rate: int = 48000) -> Path:
+    """A plain sine (ffmpeg's own level) in the format `path`'s extension says."""
+    ffmpeg("-f", "lavfi", "-i", f"sine=frequency={freq}:duration={seconds}:sample_rate={rate}",
+           str(path))  # fmt: skip
+    return path
+
+
 @functools.cache
 def has_encoder(name: str) -> bool:
     out = subprocess.run(

@@ -4,7 +4,6 @@ air-check file, and the measurements the player tests make on what went out."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +13,10 @@ import numpy as np
 import pytest
 from airchecks import decode
 from clocks import VirtualClock
+from media_files import sine
 
 from controller.core.clock import SystemClock, WaitingClock
-from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.decode import ClipDecoder
 from controller.playout.player import (
     Player,
     PlayerEvent,
@@ -36,21 +36,7 @@ CLIP_S = 0.6
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("media")
     for name, freq in FREQS.items():
-        subprocess.run(
-            [
-                find_ffmpeg(),
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency={freq}:duration={CLIP_S}:sample_rate={RATE}",
-                str(folder / name),
-            ],
-            check=True,
-        )
+        sine(folder / name, freq, CLIP_S, RATE)
     (folder / "broken.mp3").write_bytes(os.urandom(30_000))
     return folder
 

@@ -59,7 +59,7 @@ def test_operator_approves_the_clip_and_airs_an_emergency_on_one_zone(
     _police_upload(station, clip_file)
     c = console()
     page = c.login("wang.fang")
-    assert _tabs(page) == ["总览", "音频库", "静默期", "播出记录"]
+    assert _tabs(page) == ["总览", "音频库", "静默期", "播出记录", "告警"]
     clip_id = _approve(c, page)
 
     page.click("#tabs a[data-tab=overview]")

@@ -47,8 +47,8 @@ def test_the_page_is_served_with_a_strict_content_security_policy(client: TestCl
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts == ['<script type="module" src="/static/app.js">']
     assert not re.search(r"\sstyle=", html) and not re.search(r"\son[a-z]+=", html)
-    for tab in ("登录", "总览", "音频库", "静默期", "播出记录", "审计日志", "停播", "紧急插播",
-                "手动插播"):  # fmt: skip
+    for tab in ("登录", "总览", "音频库", "静默期", "播出记录", "告警", "审计日志", "停播",
+                "紧急插播", "手动插播"):  # fmt: skip
         assert tab in html
 
 

@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from media_files import sine
 
 from controller.playout.decode import ClipDecoder, DecodeError, FfmpegNotFound, find_ffmpeg
 from drivers.audio.base import PcmFormat
 
 FMT = PcmFormat(48000, 2)
-
-
-def make_tone(path: Path, freq: int, seconds: float, rate: int = 48000) -> Path:
-    """A sine clip in the format the file name's extension says (wav, mp3, ogg)."""
-    subprocess.run(
-        [
-            find_ffmpeg(),
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={freq}:duration={seconds}:sample_rate={rate}",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
 
 
 def _alive(pid: int) -> bool:
@@ -67,7 +47,7 @@ def test_find_ffmpeg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_wav_streams_its_exact_frame_count_in_fixed_blocks(tmp_path: Path) -> None:
-    clip = make_tone(tmp_path / "tone.wav", 440, 0.7)
+    clip = sine(tmp_path / "tone.wav", 440, 0.7)
     decoder = ClipDecoder(FMT, block_frames=1000)
     with decoder.open(clip) as stream:
         blocks = list(stream)
@@ -79,13 +59,13 @@ def test_wav_streams_its_exact_frame_count_in_fixed_blocks(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("ext", ["mp3", "ogg"])
 def test_compressed_clips_decode_to_about_their_length(tmp_path: Path, ext: str) -> None:
-    clip = make_tone(tmp_path / f"tone.{ext}", 660, 1.0)
+    clip = sine(tmp_path / f"tone.{ext}", 660, 1.0)
     frames = sum(len(b) for b in ClipDecoder(FMT).open(clip)) // FMT.frame_bytes
     assert abs(frames - 48000) <= 480  # within 10 ms; mp3 is exact thanks to LAME's header
 
 
 def test_resamples_and_downmixes_to_the_player_format(tmp_path: Path) -> None:
-    clip = make_tone(tmp_path / "tone.wav", 440, 0.5, rate=22050)
+    clip = sine(tmp_path / "tone.wav", 440, 0.5, rate=22050)
     mono = PcmFormat(16000, 1)
     frames = sum(len(b) for b in ClipDecoder(mono).open(clip)) // mono.frame_bytes
     assert abs(frames - 8000) <= 2
@@ -113,7 +93,7 @@ def test_file_without_audio_is_an_error(tmp_path: Path) -> None:
 
 
 def test_closing_early_kills_and_reaps_ffmpeg(tmp_path: Path) -> None:
-    clip = make_tone(tmp_path / "long.mp3", 440, 20.0)
+    clip = sine(tmp_path / "long.mp3", 440, 20.0)
     stream = ClipDecoder(FMT).open(clip)
     next(stream)
     pid = stream.pid
@@ -125,7 +105,7 @@ def test_closing_early_kills_and_reaps_ffmpeg(tmp_path: Path) -> None:
 
 
 def test_memory_stays_flat_for_a_long_clip(tmp_path: Path) -> None:
-    clip = make_tone(tmp_path / "long.mp3", 440, 120.0, rate=22050)
+    clip = sine(tmp_path / "long.mp3", 440, 120.0, rate=22050)
     tracemalloc.start()
     try:
         frames = 0

@@ -27,7 +27,7 @@ def test_password_login_sets_a_strict_http_only_cookie_that_authenticates(
     assert r.json() == {
         "user": "wang",
         "role": "operator",
-        "may": ["upload", "approve", "led_message", "airings", "stop", "emergency"],
+        "may": ["upload", "approve", "led_message", "airings", "stop", "emergency", "alerts"],
     }
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("bcsession=")
@@ -81,11 +81,11 @@ def test_me_lists_what_each_role_may_do(client: TestClient, station: Station) ->
         ).json()["may"]
         for name in ROLES
     }
-    operator = ["upload", "approve", "led_message", "airings", "stop", "emergency"]
+    operator = ["upload", "approve", "led_message", "airings", "stop", "emergency", "alerts"]
     assert may == {
         "li.jing": ["upload", "led_message"],
         "wang": operator,
-        "zhao": [*operator, "blackouts", "users", "audit"],
+        "zhao": [*operator, "blackouts", "users", "audit", "alerts_test"],
     }
     assert client.get("/api/me").status_code == 401
 

@@ -73,12 +73,17 @@ def manual(client: TestClient, op: dict[str, str], **extra: Any) -> dict[str, An
     return made
 
 
-def test_a_manual_airing_with_every_relay_offline_is_failed_and_not_next(
-    tmp_path: Any, client_for: Any, me: VirtualAlarm
-) -> None:
+@pytest.fixture
+def desk(tmp_path: Any, client_for: Any) -> tuple[TestClient, dict[str, str]]:
+    """The station's app with nothing scheduled, and an operator's credentials."""
     station, tokens, _clip = make_station(tmp_path, [])
-    client = client_for(station)
-    op = {"Authorization": f"Bearer {tokens['operator']}"}
+    return client_for(station), {"Authorization": f"Bearer {tokens['operator']}"}
+
+
+def test_a_manual_airing_with_every_relay_offline_is_failed_and_not_next(
+    desk: tuple[TestClient, dict[str, str]], me: VirtualAlarm
+) -> None:
+    client, op = desk
     relay = client.app_state["services"].local.relays["v"]
     relay.failing_channels |= {1, 2, 3}  # every zone and the amplifier: nothing confirms
     made = manual(client, op)
@@ -92,11 +97,9 @@ def test_a_manual_airing_with_every_relay_offline_is_failed_and_not_next(
 
 
 def test_an_airing_that_waited_out_its_window_never_aired(
-    tmp_path: Any, client_for: Any, me: VirtualAlarm
+    desk: tuple[TestClient, dict[str, str]], me: VirtualAlarm
 ) -> None:
-    station, tokens, _clip = make_station(tmp_path, [])
-    client = client_for(station)
-    op = {"Authorization": f"Bearer {tokens['operator']}"}
+    client, op = desk
     first = manual(client, op, duration_s=8)
     second = manual(client, op, duration_s=3)  # same priority: it waits behind the first
     me.pause(3.0)

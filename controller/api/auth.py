@@ -27,11 +27,11 @@ CSRF_HEADER, CSRF_VALUE = "X-Requested-With", "broadcastctl"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # What the web console may show each role; the routes' own checks are what count.
-_OPERATOR_MAY = ("upload", "approve", "led_message", "airings", "stop", "emergency")
+_OPERATOR_MAY = ("upload", "approve", "led_message", "airings", "stop", "emergency", "alerts")
 MAY: dict[Role, tuple[str, ...]] = {
     "police": ("upload", "led_message"),
     "operator": _OPERATOR_MAY,
-    "admin": (*_OPERATOR_MAY, "blackouts", "users", "audit"),
+    "admin": (*_OPERATOR_MAY, "blackouts", "users", "audit", "alerts_test"),
 }
 
 

@@ -1,6 +1,7 @@
 // The console's entry: login and logout, which tabs a role sees, hash routing between pages.
 
 import { api, can, session } from './api.js';
+import * as alerts from './alerts.js';
 import * as audit from './audit.js';
 import * as blackouts from './blackouts.js';
 import * as media from './media.js';
@@ -14,6 +15,7 @@ const PAGES = {
   media: { show: media.show, allowed: () => true },
   blackouts: { show: blackouts.show, allowed: () => true },
   records: { show: records.show, allowed: () => can('airings') },
+  alerts: { show: alerts.show, allowed: () => can('alerts') },
   audit: { show: audit.show, allowed: () => can('audit') },
 };
 
@@ -132,6 +134,7 @@ async function boot() {
   media.wire();
   blackouts.wire();
   records.wire();
+  alerts.wire();
   audit.wire();
   try {
     enter(await api('GET', '/api/me'));

@@ -31,6 +31,7 @@ const ACTION = {
   'user.passwd': '设置密码',
   'user.revoke': '停用用户',
   'user.token': '重发令牌',
+  'alerts.test': '发送测试告警',
 };
 
 let entries = [];
