@@ -88,7 +88,8 @@ def program(clip: Path, start_in: float, total_s: float) -> Program:
 
 
 def test_an_on_time_start_reports_no_lateness(tone: Path, tmp_path: Path) -> None:
-    result, events, _ = play(program(tone, 0.3, 0.5), tmp_path)
+    # 1 s ahead: room for ffmpeg's start-up on a loaded machine (0.3 s was not, at times)
+    result, events, _ = play(program(tone, 1.0, 0.5), tmp_path)
     started = events[0]
     assert isinstance(started, AudioStarted)
     assert started.late_ms < 20 and started.late_cause is None and started.padded_frames == 0
@@ -107,7 +108,9 @@ def test_a_slow_decoder_does_not_hold_the_start(
     assert result.first_frame_mono - prog.start_mono < 0.02  # on time, in silence
     assert len(pcm) == prog.total_frames and result.frames_written == prog.total_frames
     pad = result.padded_frames
-    assert 0.25 * RATE <= pad <= 0.6 * RATE and pad % 960 == 0
+    # at least the decoder's 0.4 s less the lead; at most that and ffmpeg's own start-up on a
+    # loaded machine (0.8 s of padding seen with other suites running beside this one)
+    assert 0.25 * RATE <= pad <= 1.5 * RATE and pad % 960 == 0
     assert not pcm[:pad].any() and np.abs(pcm[pad : pad + 960]).max() > 2000  # then the tone
     started = next(e for e in events if isinstance(e, AudioStarted))
     assert events[0] is started and started.padded_frames == pad
