@@ -6,6 +6,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clocks import VirtualAlarm, VirtualClock
@@ -90,3 +91,13 @@ def me(clock: VirtualClock) -> Iterator[VirtualAlarm]:
     """This test thread, holding the clock: time moves only while it pauses."""
     with clock.hold() as hold:
         yield hold
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test process (tests/browser.py), shared by the console
+    modules, each of which starts its own daemon."""
+    from browser import chromium
+
+    with chromium() as b:
+        yield b

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser import PageErrors, chromium, screenshot
+from browser import PageErrors, screenshot
 from media_files import tone
 from peers.daemon import ROOT, SH, Daemon, StationDir
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
@@ -98,12 +98,6 @@ def running(st: Station) -> Iterator[Station]:
         yield st
     finally:
         st.daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -159,15 +159,17 @@ def test_each_attack_is_one_line_numbered_error_in_time(
 ) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes(content)
-    assert messages_of(path)[0] == expected
-    seconds, peak = measured(lambda: messages_of(path))
+    found: list[list[str]] = []
+    seconds, peak = measured(lambda: found.append(messages_of(path)))
+    assert found[0][0] == expected  # the timed run's answer (one run fewer: the suite's time)
     assert seconds < TIME_LIMIT_S
     assert peak < MEMORY_LIMIT
 
 
 def test_a_device_that_never_ends_is_refused_after_the_cap() -> None:
-    seconds, _ = measured(lambda: messages_of(Path("/dev/zero")))
-    assert messages_of(Path("/dev/zero"))[0].startswith("zero:1: 文件过大（超过 128 KiB）")
+    found: list[list[str]] = []
+    seconds, _ = measured(lambda: found.append(messages_of(Path("/dev/zero"))))
+    assert found[0][0].startswith("zero:1: 文件过大（超过 128 KiB）")
     assert seconds < TIME_LIMIT_S
 
 

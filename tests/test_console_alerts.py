@@ -16,12 +16,12 @@ import yaml
 from alert_receivers import Receiver, unused_port
 from browser import screenshot
 from playwright.sync_api import Browser, Page, expect
-from rig_web import DESKTOP, PHONE, Console, Station, browser, console, consoles, running, station
+from rig_web import DESKTOP, PHONE, Console, Station, console, consoles, running, station
 
 from controller.alerts.events import disk_low, slot_outcome
 from controller.alerts.outbox import SENT_OUT, AlertOutbox
 
-__all__ = ["browser", "console", "station"]  # the fixtures, used by name
+__all__ = ["console", "station"]  # the fixtures, used by name
 
 REFUSED = (
     "连接失败：[Errno 111] Connection refused / could not connect: [Errno 111] Connection refused"

@@ -13,9 +13,9 @@ from browser import ARTIFACTS, screenshot
 from paho.mqtt import publish
 from peers.mosquitto import Mosquitto, free_port, unique_name
 from playwright.sync_api import Browser, Page, expect
-from rig_web import DESKTOP, PHONE, Console, Station, browser, console, consoles, running, station
+from rig_web import DESKTOP, PHONE, Console, Station, console, consoles, running, station
 
-__all__ = ["browser", "console", "station"]  # the fixtures, used by name
+__all__ = ["console", "station"]  # the fixtures, used by name
 
 SEVERITY_ORDER = ["air", "device", "screen", "disk", "notice"]
 

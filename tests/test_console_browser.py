@@ -20,9 +20,9 @@ import pytest
 from browser import screenshot
 from peers.daemon import SH
 from playwright.sync_api import Page, expect
-from rig_web import CLIP_TITLE, PHONE, Console, Station, _tabs, browser, clip_file, console, station
+from rig_web import CLIP_TITLE, PHONE, Console, Station, _tabs, clip_file, console, station
 
-__all__ = ["browser", "clip_file", "console", "station"]  # the fixtures, so pytest finds them
+__all__ = ["clip_file", "console", "station"]  # the fixtures, so pytest finds them
 pytestmark = pytest.mark.timeout(120)
 
 

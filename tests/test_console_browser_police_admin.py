@@ -2,7 +2,7 @@
 admin use it: the police log in with a password, push a warning to the screens and upload a
 clip; the admin previews a blackout, enters it, and the plan shows it.
 
-The module has a daemon and a browser of its own (tests/rig_web.py), apart from the
+The module has a daemon of its own (tests/rig_web.py; the browser is shared), apart from the
 operator's tests; each test logs in through its own browser context. Screenshots go to
 test-artifacts/console/ (git-ignored).
 """
@@ -18,9 +18,9 @@ import pytest
 from browser import screenshot
 from peers.daemon import SH
 from playwright.sync_api import expect
-from rig_web import CLIP_TITLE, PHONE, Console, Station, _tabs, browser, clip_file, console, station
+from rig_web import CLIP_TITLE, PHONE, Console, Station, _tabs, clip_file, console, station
 
-__all__ = ["browser", "clip_file", "console", "station"]  # the fixtures, so pytest finds them
+__all__ = ["clip_file", "console", "station"]  # the fixtures, so pytest finds them
 pytestmark = pytest.mark.timeout(120)
 
 
