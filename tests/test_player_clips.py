@@ -3,7 +3,6 @@ a Program that checks itself, and thirty minutes in flat memory. Rig: tests/rig_
 
 from __future__ import annotations
 
-import subprocess
 import time
 import tracemalloc
 from pathlib import Path
@@ -11,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rig_player as rig
+from media_files import sine
 from rig_player import media
 
 from controller.core.clock import SystemClock
 from controller.playout.clipstream import ProgramSource
-from controller.playout.decode import ClipDecoder, find_ffmpeg
+from controller.playout.decode import ClipDecoder
 from controller.playout.player import (
     ClipFailed,
     Envelope,
@@ -131,21 +131,7 @@ def test_program_validates_itself(media: Path) -> None:
 
 def test_source_streams_thirty_minutes_in_flat_memory(tmp_path: Path) -> None:
     fmt = PcmFormat(8000, 1)  # the player's logic at a rate that reads fast
-    long = tmp_path / "five-minutes.wav"
-    subprocess.run(
-        [
-            find_ffmpeg(),
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=300:duration=300:sample_rate=8000",
-            str(long),
-        ],
-        check=True,
-    )
+    long = sine(tmp_path / "five-minutes.wav", 300, 300, 8000)
     prog = Program((long,), 0.5, 0.0, 1800 * 8000, 0)
     tracemalloc.start()
     try:
