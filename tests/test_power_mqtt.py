@@ -15,6 +15,7 @@ from doubles.tasmota import TasmotaDouble
 from peers.mosquitto import Mosquitto, Subscriber, unique_name
 from rig_shelly import MakeShelly, make_shelly, shelly_relay
 from rig_tasmota import tasmota_relay
+from waiting import wait_for
 
 from drivers.relays.base import PowerMeter, RelayDevice
 
@@ -59,6 +60,8 @@ def test_tasmota_status8_answers_with_the_energy_power(
 
     try:
         off, on, dead = asyncio.run(scenario())
+        # the driver has its answers; this independent subscriber gets its copies a moment later
+        wait_for(lambda: len(answers.messages) >= 3, 5)
     finally:
         answers.close()
     assert (off.watts, on.watts, dead.watts) == (0.0, 40.0, 0.0) and on.channel == 1
@@ -148,8 +151,12 @@ def test_shelly_get_status_apower_and_notify_status(
             double.report_power(0)
             return off, on, await pending
 
+    def apower_frames() -> list[bytes]:
+        return [p for _t, p, _r in events.messages if b"apower" in p]
+
     try:
         off, on, notified = asyncio.run(scenario())
+        wait_for(apower_frames, 5)  # this subscriber's copies come a moment after the driver's
     finally:
         events.close()
     assert (off.watts, on.watts, notified.watts) == (0.0, 52.3, 0.0)
