@@ -84,8 +84,7 @@ class AiringRecord:
             if ctx.notify is not None:
                 ctx.notify(dead_air(a.id, silence, ctx.clock.now()))
         log.warning("%s", text)
-        ctx.faults.append((ctx.clock.now(), text))
-        del ctx.faults[:-50]
+        ctx.fault(text)
 
     def _note_late_start(self, event: AudioStarted) -> None:
         runner = self._runner
@@ -95,11 +94,10 @@ class AiringRecord:
             runner.notes.append(
                 f"迟播 {late:.0f} 毫秒 / late start {late:.0f} ms: {event.late_cause}"
             )
-            ctx.faults.append(
-                (ctx.clock.now(), f"播出 {runner.airing.id} 迟播 {late:.0f} 毫秒 / late "
-                 f"start {late:.0f} ms: {event.late_cause}")
-            )  # fmt: skip
-            del ctx.faults[:-50]
+            ctx.fault(
+                f"播出 {runner.airing.id} 迟播 {late:.0f} 毫秒 / late start {late:.0f} ms: "
+                f"{event.late_cause}"
+            )
         if event.padded_frames:
             pad = event.padded_frames / ctx.config.audio.sample_rate
             runner.notes.append(f"开头静音 {pad:.2f} 秒 / began with {pad:.2f} s of silence")

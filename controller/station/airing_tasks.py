@@ -81,4 +81,3 @@ class AiringTasks:
         """Stop every task of the airing and wait for each."""
         for bg in list(self._running):
             await self.halt(bg)
-

@@ -46,6 +46,11 @@ class RunnerContext:
     # Faults that go out to the people on duty (controller/alerts): never blocks.
     notify: Callable[[Alert], None] | None = None
 
+    def fault(self, text: str, at: datetime | None = None) -> None:
+        """A fault of the air for the status (the last 50 are kept), at `at` or now."""
+        self.faults.append((at or self.clock.now(), text))
+        del self.faults[:-50]
+
 
 @dataclass
 class ZoneLive:

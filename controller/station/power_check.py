@@ -180,7 +180,6 @@ def record(
     text = f"播出 {airing_id} {zone.zone.name}功放供电未确认 / {zone.zone.id}: {found.reason}"
     log.warning("%s", text)
     now = ctx.clock.now()
-    ctx.faults.append((now, text))
-    del ctx.faults[:-50]
+    ctx.fault(text, now)
     if ctx.notify is not None:  # never blocks: the notifier queues it off the air's loop
         ctx.notify(power_unconfirmed(zone.zone.id, airing_id, found.watts, check.min_w, now))

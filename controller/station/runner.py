@@ -253,8 +253,7 @@ class AiringRunner:
         except Exception as exc:
             log.exception("airing %s: the record refused %r", self.airing.id, event)
             why = f"播出记录写入出错，已安全停播 / the record could not be written ({exc}): stopped"
-            self.ctx.faults.append((self.ctx.clock.now(), f"播出 {self.airing.id}: {why}"))
-            del self.ctx.faults[:-50]
+            self.ctx.fault(f"播出 {self.airing.id}: {why}")
             self.end("failed", why)
 
     def reach_now(self) -> None:

@@ -142,11 +142,10 @@ class Station:
         """NTP stepped the wall clock: running airings measure their waits again and note it,
         wakes are planned afresh (the waker runs a reconcile at once)."""
         log.warning("wall clock stepped %+.1f s", step.step_s)
-        self.ctx.faults.append(
-            (step.wall_after, f"系统时钟跳变 {step.step_s:+.1f} 秒 / wall clock stepped "
-             f"{step.step_s:+.1f} s")
-        )  # fmt: skip
-        del self.ctx.faults[:-50]
+        self.ctx.fault(
+            f"系统时钟跳变 {step.step_s:+.1f} 秒 / wall clock stepped {step.step_s:+.1f} s",
+            step.wall_after,
+        )
         for runner in list(self.runners.values()):
             runner.clock_stepped(step.step_s)
         if self.started:

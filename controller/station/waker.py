@@ -173,4 +173,3 @@ class Waker:
             await job()
         except Exception:  # the watchdog and the wake-ups must go on after a failed job
             log.exception("job %s failed", key)
-
