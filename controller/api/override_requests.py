@@ -83,13 +83,6 @@ def view_of(svc: Services, o: Override, states: AiringStates | None = None) -> A
     )  # fmt: skip
 
 
-def state_of(svc: Services, o: Override, states: AiringStates | None = None) -> str:
-    """The override's own state (stopped, cancelled) or, while active, its airing's."""
-    if o.state != "active":
-        return o.state
-    return view_of(svc, o, states).state
-
-
 def describe(svc: Services, o: Override, states: AiringStates | None = None) -> dict[str, object]:
     view = view_of(svc, o, states)
     state = o.state if o.state != "active" else view.state

@@ -111,7 +111,6 @@ class PowerChain:
         self._clock = waiting(clock)
         self._users = 0
         self._lock = asyncio.Lock()
-        self.errors: list[str] = []
         # Stages that did not confirm ON (or a re-arm) since the chain last powered up: their
         # relay → why. Read by each airing on it when its record closes.
         self.failed: dict[str, str] = {}
@@ -143,7 +142,6 @@ class PowerChain:
                     # An amplifier that did not confirm may still be on; the airing goes ahead
                     # and the failure is visible in health and in the record (verdict()).
                     log.error("amplifier %s: %s", stage.relay, exc)
-                    self.errors.append(f"{stage.relay}: {exc}")
                     self.failed[stage.relay] = str(exc)
                 if stage.settle_s:
                     await self._clock.sleep(stage.settle_s)
@@ -169,7 +167,6 @@ class PowerChain:
                     await self._bank.switch(stage.relay, False)
                 except RelayError as exc:
                     log.error("amplifier %s off: %s", stage.relay, exc)
-                    self.errors.append(f"{stage.relay} off: {exc}")
 
     def verdict(self, zones: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         """What the failed stages mean for an airing on `zones`: (zone → why it failed,
