@@ -118,7 +118,9 @@ def test_a_slow_decoder_does_not_hold_the_start(
     assert started.late_cause is not None and "decoder" in started.late_cause
     assert next(e for e in events if isinstance(e, ClipStarted)).at_frame == pad
     assert result.last_frame_mono is not None
-    assert result.last_frame_mono - prog.start_mono == pytest.approx(1.0, abs=0.05)
+    # a sanity bound: the last frame at the airing's end on the real clock (0.1 s late seen on
+    # a loaded CI; the frames themselves are exact, checked above)
+    assert result.last_frame_mono - prog.start_mono == pytest.approx(1.0, abs=0.2)
     assert any("ms late" in r.message and "decoder" in r.message for r in caplog.records)
 
 
